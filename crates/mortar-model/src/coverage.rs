@@ -1,0 +1,81 @@
+//! What was and was not tested, and why.
+
+use crate::Category;
+use serde::{Deserialize, Serialize};
+
+/// The outcome of running one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckStatus {
+    /// It ran to the end; its verdict stands.
+    Ran,
+    /// It did not run (profile, selection, nothing to test).
+    Skipped,
+    /// It started but could not conclude (deadline, budget, target errors).
+    Inconclusive,
+}
+
+/// Coverage of one check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckCoverage {
+    /// Check id.
+    pub check: String,
+    /// Its category.
+    pub category: Category,
+    /// Ran, skipped or inconclusive.
+    pub status: CheckStatus,
+    /// Why it was skipped or inconclusive (or what it covered when it ran).
+    pub reason: Option<String>,
+    /// Requests it sent.
+    pub requests: u64,
+}
+
+/// One operation an identity reached, with the statuses it saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperationReach {
+    /// Method.
+    pub method: String,
+    /// Path template.
+    pub path: String,
+    /// Distinct status codes seen, ascending.
+    pub statuses: Vec<u16>,
+}
+
+/// What an identity was used for and what it reached.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityCoverage {
+    /// Identity name (`anonymous` for requests without credentials).
+    pub name: String,
+    /// Whether the pre-flight request showed it is accepted.
+    pub accepted: bool,
+    /// What the pre-flight saw: status or transport error.
+    pub preflight: String,
+    /// Check ids that sent requests as this identity.
+    pub used_by: Vec<String>,
+    /// Operations that answered this identity.
+    pub operations_reached: Vec<OperationReach>,
+}
+
+/// The coverage section of a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Coverage {
+    /// One entry per check in the registry.
+    pub checks: Vec<CheckCoverage>,
+    /// One entry per identity, `anonymous` included when used.
+    pub identities: Vec<IdentityCoverage>,
+}
+
+impl Coverage {
+    /// Categories in which at least one check ran (even inconclusively): those get a score.
+    pub fn tested_categories(&self) -> Vec<Category> {
+        let mut cats: Vec<Category> = self
+            .checks
+            .iter()
+            .filter(|c| c.status != CheckStatus::Skipped)
+            .map(|c| c.category)
+            .collect();
+        cats.sort();
+        cats.dedup();
+        cats
+    }
+}

@@ -1,0 +1,204 @@
+//! Who mortar scans as. Secret material lives in [`Secret`], which never prints.
+
+use std::fmt;
+
+/// Bytes that must never reach a report, a log or an error message.
+///
+/// `Debug` and `Display` print a fixed mask; the value is only reachable through
+/// [`Secret::expose`], which call sites use to put it on the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps secret bytes.
+    pub fn new(value: impl Into<Vec<u8>>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the wire only.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The secret as text, lossily.
+    pub fn expose_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.0)
+    }
+
+    /// Whether the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// One header an identity sends, e.g. `Authorization: Bearer ...`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityHeader {
+    /// Header name as given.
+    pub name: String,
+    /// Header value; always treated as secret.
+    pub value: Secret,
+}
+
+/// A client certificate chain and its private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// PEM certificate chain (not secret).
+    pub cert_chain_pem: Vec<u8>,
+    /// PEM private key.
+    pub key_pem: Secret,
+    /// Where it came from (file paths), for messages.
+    pub source: String,
+}
+
+/// A named identity: headers and/or a client certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Name as given by the user (`default` for the shorthands).
+    pub name: String,
+    /// Headers sent with every request made as this identity.
+    pub headers: Vec<IdentityHeader>,
+    /// Client certificate presented in TLS handshakes.
+    pub client_cert: Option<ClientCertificate>,
+    /// Rate-limit bursts and lock-out probes may use only expendable identities.
+    pub expendable: bool,
+}
+
+impl Identity {
+    /// A new identity with nothing attached.
+    pub fn new(name: impl Into<String>) -> Identity {
+        Identity { name: name.into(), headers: Vec::new(), client_cert: None, expendable: false }
+    }
+
+    /// The shell variable a reproduce command uses in place of a header's value,
+    /// e.g. `MORTAR_ALICE_AUTHORIZATION`.
+    pub fn placeholder(&self, header: &str) -> String {
+        format!("MORTAR_{}_{}", env_fragment(&self.name), env_fragment(header))
+    }
+
+    /// Every form of every secret of this identity that must be masked in evidence,
+    /// with the placeholder that replaces it. Longest first, so that a value is
+    /// masked whole before any part of it is.
+    pub fn secret_patterns(&self) -> Vec<(Vec<u8>, String)> {
+        let mut out = Vec::new();
+        for header in &self.headers {
+            let placeholder = format!("${}", self.placeholder(&header.name));
+            for form in secret_forms(header.value.expose()) {
+                out.push((form, placeholder.clone()));
+            }
+        }
+        if let Some(cert) = &self.client_cert {
+            // A key that is echoed whole, or as its base64 body, is masked too.
+            for line in String::from_utf8_lossy(cert.key_pem.expose()).lines() {
+                let line = line.trim();
+                if line.len() >= 16 && !line.starts_with("-----") {
+                    out.push((line.as_bytes().to_vec(), format!("$MORTAR_{}_CLIENT_KEY", env_fragment(&self.name))));
+                }
+            }
+        }
+        out.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        out.dedup_by(|a, b| a.0 == b.0);
+        out
+    }
+}
+
+/// Upper-case letters, digits and `_` only, for a shell variable name.
+fn env_fragment(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
+        .collect()
+}
+
+/// The value itself, the credential after an auth scheme word (`Bearer x` gives `x`),
+/// the parts of decoded Basic credentials, and the encodings a server may echo them in.
+fn secret_forms(value: &[u8]) -> Vec<Vec<u8>> {
+    use base64::Engine;
+    let mut raw: Vec<Vec<u8>> = vec![value.to_vec()];
+    let text = String::from_utf8_lossy(value).to_string();
+    if let Some((scheme, credential)) = text.trim().split_once(' ') {
+        let credential = credential.trim();
+        if !credential.is_empty() {
+            raw.push(credential.as_bytes().to_vec());
+        }
+        if scheme.eq_ignore_ascii_case("basic") {
+            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credential) {
+                if let Some(colon) = decoded.iter().position(|b| *b == b':') {
+                    let password = decoded[colon + 1..].to_vec();
+                    if !password.is_empty() {
+                        raw.push(password);
+                    }
+                }
+                raw.push(decoded);
+            }
+        }
+    }
+    let mut forms = Vec::new();
+    for r in raw {
+        if r.is_empty() {
+            continue;
+        }
+        forms.push(percent_encode(&r));
+        forms.push(json_escape(&r));
+        forms.push(base64::engine::general_purpose::STANDARD.encode(&r).into_bytes());
+        forms.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&r).into_bytes());
+        forms.push(r);
+    }
+    forms.retain(|f| !f.is_empty());
+    forms
+}
+
+fn percent_encode(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    for &b in raw {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b);
+        } else {
+            out.extend_from_slice(format!("%{b:02X}").as_bytes());
+        }
+    }
+    out
+}
+
+fn json_escape(raw: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(raw);
+    let quoted = serde_json::to_string(&text).unwrap_or_default();
+    let inner = quoted.trim_matches('"').replace('/', "\\/");
+    inner.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter2");
+        assert_eq!(format!("{s:?} {s}"), "Secret(***) ***");
+        let mut id = Identity::new("alice");
+        id.headers.push(IdentityHeader { name: "Authorization".into(), value: s });
+        assert!(!format!("{id:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn patterns_cover_bearer_and_basic_forms() {
+        let mut id = Identity::new("bob-2");
+        id.headers.push(IdentityHeader { name: "Authorization".into(), value: Secret::new("Basic dXNlcjpzM2NyM3Qh") });
+        let pats: Vec<String> = id.secret_patterns().into_iter().map(|(p, _)| String::from_utf8(p).unwrap()).collect();
+        assert!(pats.contains(&"dXNlcjpzM2NyM3Qh".to_string()));
+        assert!(pats.contains(&"s3cr3t!".to_string()));
+        assert!(pats.contains(&"s3cr3t%21".to_string()));
+        assert_eq!(id.placeholder("X-Api-Key"), "MORTAR_BOB_2_X_API_KEY");
+    }
+}
