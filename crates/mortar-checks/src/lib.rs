@@ -1,1 +1,19 @@
-//! placeholder
+//! mortar's checks: the registry (one static list whose metadata drives
+//! `mortar checks`, reports and docs), the shared scan context, the pre-flight
+//! of identities, and the runner that executes checks in parallel.
+//!
+//! Adding a check: write `src/checks/<slug>.rs` exporting a `pub static CHECK: Check`,
+//! then add one line to [`registry::CHECKS`].
+
+pub mod checks;
+pub mod context;
+pub mod preflight;
+pub mod registry;
+pub mod reproduce;
+pub mod runner;
+pub mod select;
+
+pub use context::{Reporter, ScanContext, ScanSettings};
+pub use registry::{CHECKS, Check, CheckFuture, CheckVerdict, find};
+pub use runner::{ScanResults, run_checks};
+pub use select::{Selection, SelectionError, plan};

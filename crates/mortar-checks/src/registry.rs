@@ -1,0 +1,79 @@
+//! The one list of checks.
+
+use crate::checks;
+use crate::context::{Reporter, ScanContext};
+use mortar_model::CheckInfo;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// How a check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckVerdict {
+    /// It tested what it set out to; the text says what it covered.
+    Ran(String),
+    /// Nothing to test here (no such surface), with the reason.
+    Skipped(String),
+    /// It could not conclude, with the reason (target errors, limits).
+    Inconclusive(String),
+}
+
+/// The future a check's entry point returns.
+pub type CheckFuture = Pin<Box<dyn Future<Output = CheckVerdict> + Send>>;
+
+/// A check: its metadata and its entry point.
+#[derive(Debug)]
+pub struct Check {
+    /// Metadata: id, category, severity, profile, texts, references.
+    pub info: CheckInfo,
+    /// Runs the check. Observations go to the reporter as they are made, so a
+    /// check cut short by the deadline keeps what it found.
+    pub run: fn(Arc<ScanContext>, Reporter) -> CheckFuture,
+}
+
+/// Every check, in catalogue order. Adding a check is one line here.
+pub static CHECKS: &[&Check] = &[
+    &checks::cors_reflected_origin::CHECK,
+    &checks::version_disclosure::CHECK,
+];
+
+/// Looks a check up by id.
+pub fn find(id: &str) -> Option<&'static Check> {
+    CHECKS.iter().copied().find(|c| c.info.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for check in CHECKS {
+            let id = check.info.id;
+            assert!(seen.insert(id), "duplicate check id {id}");
+            let (category, slug) = id.split_once('.').expect("id is <category>.<slug>");
+            assert_eq!(category, check.info.category.id(), "{id}: prefix must be its category");
+            assert!(!slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{id}");
+        }
+    }
+
+    #[test]
+    fn every_check_is_documented() {
+        for check in CHECKS {
+            let i = &check.info;
+            assert!(i.title.len() > 10 && !i.title.ends_with('.'), "{}: title", i.id);
+            assert!(i.description.len() > 40, "{}: description", i.id);
+            assert!(!i.remediation.summary.is_empty(), "{}: remediation summary", i.id);
+            assert!(i.remediation.actix_web.len() > 20 && i.remediation.axum.len() > 20, "{}: framework remediation", i.id);
+            assert!(!i.references.owasp_api.is_empty() && !i.references.cwe.is_empty(), "{}: references", i.id);
+            for r in i.references.owasp_api {
+                assert!(r.starts_with("API") && r.ends_with(":2023"), "{}: {r}", i.id);
+            }
+            for r in i.references.cwe {
+                assert!(r.starts_with("CWE-"), "{}: {r}", i.id);
+            }
+        }
+    }
+}
