@@ -23,6 +23,9 @@ pub struct ScanSettings {
     pub exclude_paths: Vec<String>,
 }
 
+/// One shared GET per endpoint: the first check to ask sends it, the others wait for it.
+type BaselineCache = Mutex<BTreeMap<Endpoint, Arc<OnceCell<Result<Arc<Exchange>, String>>>>>;
+
 type IdentityUsage = BTreeMap<String, (BTreeSet<String>, BTreeMap<(String, String), BTreeSet<u16>>)>;
 
 /// The shared scan context.
@@ -41,7 +44,7 @@ pub struct ScanContext {
     pub endpoints: Vec<Endpoint>,
     /// What reproduce commands may mention (CA file).
     pub reproduce: ReproduceContext,
-    baselines: Mutex<BTreeMap<Endpoint, Arc<OnceCell<Result<Arc<Exchange>, String>>>>>,
+    baselines: BaselineCache,
     usage: Mutex<IdentityUsage>,
 }
 
@@ -83,7 +86,12 @@ impl ScanContext {
     }
 
     /// Sends a request for `check`, recording which identity reached which operation.
-    pub async fn send(&self, check: &'static str, endpoint: Option<&Endpoint>, request: Request) -> Result<Exchange, EngineError> {
+    pub async fn send(
+        &self,
+        check: &'static str,
+        endpoint: Option<&Endpoint>,
+        request: Request,
+    ) -> Result<Exchange, EngineError> {
         let identity = request.identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".to_string());
         let result = self.engine.send(request.tag(check)).await;
         if let Ok(mut usage) = self.usage.lock() {
@@ -139,7 +147,11 @@ impl ScanContext {
                 used_by: checks.into_iter().collect(),
                 operations_reached: ops
                     .into_iter()
-                    .map(|((method, path), statuses)| OperationReach { method, path, statuses: statuses.into_iter().collect() })
+                    .map(|((method, path), statuses)| OperationReach {
+                        method,
+                        path,
+                        statuses: statuses.into_iter().collect(),
+                    })
                     .collect(),
             })
             .collect()

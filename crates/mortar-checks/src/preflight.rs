@@ -26,12 +26,8 @@ pub struct Preflight {
 
 impl Preflight {
     /// The identities that were accepted, in the order given.
-    pub fn accepted<'a>(&self, identities: &'a [Arc<Identity>]) -> Vec<Arc<Identity>> {
-        identities
-            .iter()
-            .filter(|i| self.checks.iter().any(|c| c.name == i.name && c.accepted))
-            .cloned()
-            .collect()
+    pub fn accepted(&self, identities: &[Arc<Identity>]) -> Vec<Arc<Identity>> {
+        identities.iter().filter(|i| self.checks.iter().any(|c| c.name == i.name && c.accepted)).cloned().collect()
     }
 }
 

@@ -32,10 +32,7 @@ pub struct Check {
 }
 
 /// Every check, in catalogue order. Adding a check is one line here.
-pub static CHECKS: &[&Check] = &[
-    &checks::cors_reflected_origin::CHECK,
-    &checks::version_disclosure::CHECK,
-];
+pub static CHECKS: &[&Check] = &[&checks::cors_reflected_origin::CHECK, &checks::version_disclosure::CHECK];
 
 /// Looks a check up by id.
 pub fn find(id: &str) -> Option<&'static Check> {
@@ -55,7 +52,10 @@ mod tests {
             assert!(seen.insert(id), "duplicate check id {id}");
             let (category, slug) = id.split_once('.').expect("id is <category>.<slug>");
             assert_eq!(category, check.info.category.id(), "{id}: prefix must be its category");
-            assert!(!slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{id}");
+            assert!(
+                !slug.is_empty() && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{id}"
+            );
         }
     }
 
@@ -66,7 +66,11 @@ mod tests {
             assert!(i.title.len() > 10 && !i.title.ends_with('.'), "{}: title", i.id);
             assert!(i.description.len() > 40, "{}: description", i.id);
             assert!(!i.remediation.summary.is_empty(), "{}: remediation summary", i.id);
-            assert!(i.remediation.actix_web.len() > 20 && i.remediation.axum.len() > 20, "{}: framework remediation", i.id);
+            assert!(
+                i.remediation.actix_web.len() > 20 && i.remediation.axum.len() > 20,
+                "{}: framework remediation",
+                i.id
+            );
             assert!(!i.references.owasp_api.is_empty() && !i.references.cwe.is_empty(), "{}: references", i.id);
             for r in i.references.owasp_api {
                 assert!(r.starts_with("API") && r.ends_with(":2023"), "{}: {r}", i.id);

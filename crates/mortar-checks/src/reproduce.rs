@@ -50,11 +50,11 @@ pub fn curl(request: &Request, ctx: &ReproduceContext) -> String {
         parts.push("--data-binary".into());
         parts.push(shell_quote(&String::from_utf8_lossy(&request.body)));
     }
-    if request.origin.https {
-        if let Some(ca) = &ctx.ca_cert {
-            parts.push("--cacert".into());
-            parts.push(shell_quote(ca));
-        }
+    if request.origin.https
+        && let Some(ca) = &ctx.ca_cert
+    {
+        parts.push("--cacert".into());
+        parts.push(shell_quote(ca));
     }
     parts.join(" ")
 }
@@ -71,7 +71,9 @@ mod tests {
         let mut id = Identity::new("alice");
         id.headers.push(IdentityHeader { name: "Authorization".into(), value: Secret::new("Bearer s3cret") });
         let origin = Origin { https: true, host: "127.0.0.1".into(), port: 8443 };
-        let req = Request::get(&origin, "/a b/../x?q='1'").header("Origin", "https://evil.example").identity(Some(Arc::new(id)));
+        let req = Request::get(&origin, "/a b/../x?q='1'")
+            .header("Origin", "https://evil.example")
+            .identity(Some(Arc::new(id)));
         let line = curl(&req, &ReproduceContext { ca_cert: Some("/tmp/ca.pem".into()) });
         assert!(!line.contains("s3cret"));
         assert!(line.contains("\"Authorization: $MORTAR_ALICE_AUTHORIZATION\""), "{line}");

@@ -46,7 +46,8 @@ pub async fn run_checks(ctx: Arc<ScanContext>, checks: &[&'static Check]) -> Sca
             }
             None => handle.await.map_err(|e| e.to_string()),
         };
-        let verdict = outcome.unwrap_or_else(|panic| CheckVerdict::Inconclusive(format!("the check failed internally: {panic}")));
+        let verdict =
+            outcome.unwrap_or_else(|panic| CheckVerdict::Inconclusive(format!("the check failed internally: {panic}")));
         verdicts.push((check, verdict));
     }
     let requests = ctx.engine.requests_by_tag();

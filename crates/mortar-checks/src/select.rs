@@ -51,7 +51,10 @@ fn matches(pattern: &str, check: &Check) -> bool {
 }
 
 /// Splits the registry into the checks to run and the skipped ones (with reasons).
-pub fn plan(profile: Profile, selection: &Selection) -> Result<(Vec<&'static Check>, Vec<CheckCoverage>), SelectionError> {
+pub fn plan(
+    profile: Profile,
+    selection: &Selection,
+) -> Result<(Vec<&'static Check>, Vec<CheckCoverage>), SelectionError> {
     for (patterns, flag) in [(&selection.checks, "--checks"), (&selection.skip, "--skip-checks")] {
         if let Some(bad) = patterns.iter().find(|p| !CHECKS.iter().any(|c| matches(p, c))) {
             return Err(SelectionError { pattern: bad.clone(), flag });

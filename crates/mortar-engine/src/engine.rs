@@ -1,11 +1,11 @@
 //! The engine: limits, pooling, protocol choice, retries and redirects.
 
+use crate::EngineError;
 use crate::connect::{Connected, connect};
 use crate::h1::{self, H1Conn};
 use crate::redact::Redactor;
 use crate::request::{Exchange, HttpVersion, HttpVersionPref, Origin, Request, Response, SentRequest};
 use crate::tls::{self, RecordingVerifier, TlsInfo, TlsSettings};
-use crate::EngineError;
 use bytes::Bytes;
 use mortar_model::{Evidence, Identity, Stats};
 use std::collections::{BTreeMap, HashMap};
@@ -27,9 +27,8 @@ pub struct ProxyConfig {
 impl ProxyConfig {
     /// Parses `http://host:port` (only plain HTTP proxies are supported).
     pub fn parse(url: &str) -> Result<ProxyConfig, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("proxy `{url}` must be an http://host:port URL"))?;
+        let rest =
+            url.strip_prefix("http://").ok_or_else(|| format!("proxy `{url}` must be an http://host:port URL"))?;
         let authority = rest.trim_end_matches('/');
         match mortar_model::target::split_host_port(authority) {
             Some((host, Some(port))) if !host.is_empty() => Ok(ProxyConfig { host, port }),
@@ -140,10 +139,13 @@ impl Alpn {
     }
 }
 
+/// Client configurations by (identity with a client certificate, ALPN list).
+type TlsConfigCache = Mutex<HashMap<(Option<String>, Alpn), Arc<rustls::ClientConfig>>>;
+
 struct Inner {
     config: EngineConfig,
     verifier: Arc<RecordingVerifier>,
-    tls_configs: Mutex<HashMap<(Option<String>, Alpn), Arc<rustls::ClientConfig>>>,
+    tls_configs: TlsConfigCache,
     permits: Semaphore,
     next_slot: Mutex<Instant>,
     paused_until: Mutex<Option<Instant>>,
@@ -354,10 +356,10 @@ impl Engine {
         } else {
             c.requests.fetch_add(1, Ordering::SeqCst);
         }
-        if let Some(tag) = request.tag {
-            if let Ok(mut m) = self.inner.per_tag.lock() {
-                *m.entry(tag).or_default() += 1;
-            }
+        if let Some(tag) = request.tag
+            && let Ok(mut m) = self.inner.per_tag.lock()
+        {
+            *m.entry(tag).or_default() += 1;
         }
         let mut limit = request.options.timeout.unwrap_or(self.inner.config.timeout);
         if let Some(d) = deadline {
@@ -384,12 +386,12 @@ impl Engine {
     }
 
     async fn sleep_until_or_deadline(&self, until: Instant) -> Result<(), EngineError> {
-        if let Some(d) = self.inner.config.deadline {
-            if until >= d {
-                tokio::time::sleep_until(d).await;
-                self.inner.counters.deadline_reached.store(true, Ordering::SeqCst);
-                return Err(EngineError::DeadlineReached);
-            }
+        if let Some(d) = self.inner.config.deadline
+            && until >= d
+        {
+            tokio::time::sleep_until(d).await;
+            self.inner.counters.deadline_reached.store(true, Ordering::SeqCst);
+            return Err(EngineError::DeadlineReached);
         }
         tokio::time::sleep_until(until).await;
         Ok(())
@@ -421,7 +423,11 @@ impl Engine {
             headers.push(("Accept-Encoding".to_string(), b"gzip, deflate".to_vec()));
         }
         let needs_length = !request.body.is_empty() || matches!(request.method.as_str(), "POST" | "PUT" | "PATCH");
-        if version != HttpVersion::Http2 && needs_length && !has(&headers, "content-length") && !has(&headers, "transfer-encoding") {
+        if version != HttpVersion::Http2
+            && needs_length
+            && !has(&headers, "content-length")
+            && !has(&headers, "transfer-encoding")
+        {
             headers.push(("Content-Length".to_string(), request.body.len().to_string().into_bytes()));
         }
         headers
@@ -432,7 +438,8 @@ impl Engine {
             origin: request.origin.clone(),
             identity: request.identity.as_ref().filter(|i| i.client_cert.is_some()).map(|i| i.name.clone()),
         };
-        let pooling = !request.options.fresh_connection && request.options.tls.is_none() && request.options.io_wrapper.is_none();
+        let pooling =
+            !request.options.fresh_connection && request.options.tls.is_none() && request.options.io_wrapper.is_none();
         let want = request.options.http;
         if want != HttpVersionPref::Http1 && pooling {
             let pooled = self.inner.h2_pool.lock().ok().and_then(|m| m.get(&key).cloned());
@@ -486,10 +493,8 @@ impl Engine {
                 let _ = connection.await;
             });
             let pooled = PooledH2 { send, tls };
-            if pooling {
-                if let Ok(mut m) = self.inner.h2_pool.lock() {
-                    m.insert(key, pooled.clone());
-                }
+            if pooling && let Ok(mut m) = self.inner.h2_pool.lock() {
+                m.insert(key, pooled.clone());
             }
             return self.h2_exchange(request, pooled).await;
         }
@@ -534,7 +539,8 @@ impl Engine {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("content-encoding"))
             .map(|(_, v)| String::from_utf8_lossy(v).into_owned());
-        let (body, body_truncated) = h1::decode_body(encoding.as_deref(), read.body.bytes, max_body, read.body.truncated);
+        let (body, body_truncated) =
+            h1::decode_body(encoding.as_deref(), read.body.bytes, max_body, read.body.truncated);
         let response = Response {
             status: read.head.status,
             version: read.head.version,
@@ -546,12 +552,13 @@ impl Engine {
             redirects: Vec::new(),
             blocked_redirect: None,
         };
-        if pooling && read.reusable {
-            if let Ok(mut m) = self.inner.h1_pool.lock() {
-                let idle = m.entry(key.clone()).or_default();
-                if idle.len() < self.inner.config.concurrency.max(1) {
-                    idle.push(PooledH1 { conn, tls });
-                }
+        if pooling
+            && read.reusable
+            && let Ok(mut m) = self.inner.h1_pool.lock()
+        {
+            let idle = m.entry(key.clone()).or_default();
+            if idle.len() < self.inner.config.concurrency.max(1) {
+                idle.push(PooledH1 { conn, tls });
             }
         }
         Ok(Exchange { request: sent, response })
@@ -560,7 +567,8 @@ impl Engine {
     async fn h2_exchange(&self, request: &Request, pooled: PooledH2) -> Result<Exchange, EngineError> {
         let headers = self.wire_headers(request, HttpVersion::Http2);
         let url = request.url();
-        let mut builder = http::Request::builder().method(request.method.as_str()).uri(url.as_str()).version(http::Version::HTTP_2);
+        let mut builder =
+            http::Request::builder().method(request.method.as_str()).uri(url.as_str()).version(http::Version::HTTP_2);
         for (name, value) in &headers {
             // Connection-specific headers are forbidden in HTTP/2.
             if matches!(
@@ -608,10 +616,7 @@ impl Engine {
                 method: request.method.clone(),
                 url,
                 version: HttpVersion::Http2,
-                headers: headers
-                    .into_iter()
-                    .filter(|(n, _)| !n.eq_ignore_ascii_case("host"))
-                    .collect(),
+                headers: headers.into_iter().filter(|(n, _)| !n.eq_ignore_ascii_case("host")).collect(),
                 body: request.body.clone(),
             },
             response: Response {
@@ -711,7 +716,10 @@ mod tests {
 
     #[test]
     fn proxy_urls_parse() {
-        assert_eq!(ProxyConfig::parse("http://127.0.0.1:3128").unwrap(), ProxyConfig { host: "127.0.0.1".into(), port: 3128 });
+        assert_eq!(
+            ProxyConfig::parse("http://127.0.0.1:3128").unwrap(),
+            ProxyConfig { host: "127.0.0.1".into(), port: 3128 }
+        );
         assert!(ProxyConfig::parse("socks5://x:1").is_err());
     }
 }

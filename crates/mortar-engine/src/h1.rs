@@ -168,7 +168,12 @@ impl H1Conn {
         }
     }
 
-    async fn read_exact_len(&mut self, len: u64, cap: usize, bytes_read: &mut u64) -> Result<(RawBody, bool), EngineError> {
+    async fn read_exact_len(
+        &mut self,
+        len: u64,
+        cap: usize,
+        bytes_read: &mut u64,
+    ) -> Result<(RawBody, bool), EngineError> {
         let want = len.min(cap as u64) as usize;
         while self.buf.len() < want {
             let n = self.fill().await?;
@@ -257,7 +262,9 @@ pub fn decode_body(encoding: Option<&str>, raw: Vec<u8>, cap: usize, raw_truncat
     let limit = cap as u64 + 1;
     let mut out = Vec::new();
     let result = match encoding.as_deref() {
-        Some("gzip") | Some("x-gzip") => flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit).read_to_end(&mut out),
+        Some("gzip") | Some("x-gzip") => {
+            flate2::read::MultiGzDecoder::new(raw.as_slice()).take(limit).read_to_end(&mut out)
+        }
         Some("deflate") => {
             let zlib = flate2::read::ZlibDecoder::new(raw.as_slice()).take(limit).read_to_end(&mut out);
             if zlib.is_err() {

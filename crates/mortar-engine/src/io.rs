@@ -66,11 +66,11 @@ impl AsyncRead for CountingIo {
 impl AsyncWrite for CountingIo {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &poll {
-            if *n > 0 {
-                self.counter.writes.fetch_add(1, Ordering::SeqCst);
-                self.counter.bytes.fetch_add(*n as u64, Ordering::SeqCst);
-            }
+        if let Poll::Ready(Ok(n)) = &poll
+            && *n > 0
+        {
+            self.counter.writes.fetch_add(1, Ordering::SeqCst);
+            self.counter.bytes.fetch_add(*n as u64, Ordering::SeqCst);
         }
         poll
     }

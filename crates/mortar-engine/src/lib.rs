@@ -83,7 +83,10 @@ pub enum EngineError {
 impl EngineError {
     /// Whether this is a limit of the scan itself rather than the target's doing.
     pub fn is_scan_limit(&self) -> bool {
-        matches!(self, EngineError::OutOfScope { .. } | EngineError::BudgetExhausted { .. } | EngineError::DeadlineReached)
+        matches!(
+            self,
+            EngineError::OutOfScope { .. } | EngineError::BudgetExhausted { .. } | EngineError::DeadlineReached
+        )
     }
 
     /// The error and its sources on one line.

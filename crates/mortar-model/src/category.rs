@@ -122,10 +122,7 @@ pub struct UnknownCategory(pub String);
 impl FromStr for Category {
     type Err = UnknownCategory;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.id() == s)
-            .ok_or_else(|| UnknownCategory(s.to_string()))
+        Category::ALL.into_iter().find(|c| c.id() == s).ok_or_else(|| UnknownCategory(s.to_string()))
     }
 }
 

@@ -95,10 +95,7 @@ impl Remediation {
         match framework {
             Framework::ActixWeb => format!("{}\n\nactix-web: {}", self.summary, self.actix_web),
             Framework::Axum => format!("{}\n\naxum: {}", self.summary, self.axum),
-            Framework::Unknown => format!(
-                "{}\n\nactix-web: {}\n\naxum: {}",
-                self.summary, self.actix_web, self.axum
-            ),
+            Framework::Unknown => format!("{}\n\nactix-web: {}\n\naxum: {}", self.summary, self.actix_web, self.axum),
         }
     }
 }

@@ -68,12 +68,8 @@ pub struct Coverage {
 impl Coverage {
     /// Categories in which at least one check ran (even inconclusively): those get a score.
     pub fn tested_categories(&self) -> Vec<Category> {
-        let mut cats: Vec<Category> = self
-            .checks
-            .iter()
-            .filter(|c| c.status != CheckStatus::Skipped)
-            .map(|c| c.category)
-            .collect();
+        let mut cats: Vec<Category> =
+            self.checks.iter().filter(|c| c.status != CheckStatus::Skipped).map(|c| c.category).collect();
         cats.sort();
         cats.dedup();
         cats

@@ -200,11 +200,7 @@ pub const MAX_EVIDENCE_PER_FINDING: usize = 4;
 
 /// Merges a check's observations into findings: one per (check, component), the
 /// worst severity and strongest confidence, every endpoint in `affected`.
-pub fn aggregate(
-    info: &CheckInfo,
-    observations: Vec<Observation>,
-    remediation: &str,
-) -> Vec<Finding> {
+pub fn aggregate(info: &CheckInfo, observations: Vec<Observation>, remediation: &str) -> Vec<Finding> {
     let mut groups: BTreeMap<Option<String>, Vec<Observation>> = BTreeMap::new();
     for obs in observations {
         groups.entry(obs.component.clone()).or_default().push(obs);
@@ -311,11 +307,8 @@ mod tests {
 
     #[test]
     fn aggregates_one_finding_per_component_with_every_endpoint() {
-        let found = aggregate(
-            &INFO,
-            vec![obs("/b", None), obs("/a", None), obs("/a", None), obs("/c", Some("X-H"))],
-            "fix",
-        );
+        let found =
+            aggregate(&INFO, vec![obs("/b", None), obs("/a", None), obs("/a", None), obs("/c", Some("X-H"))], "fix");
         assert_eq!(found.len(), 2);
         let host_wide = found.iter().find(|f| f.component.is_none()).unwrap();
         assert_eq!(host_wide.affected.len(), 2);

@@ -30,10 +30,10 @@ impl Gates {
     /// Evaluates the gates on a gated score and the report's findings.
     pub fn evaluate(&self, gate_score: u8, findings: &[Finding]) -> GateOutcome {
         let mut failures = Vec::new();
-        if let Some(threshold) = self.threshold {
-            if gate_score < threshold {
-                failures.push(format!("score {gate_score} is below the threshold {threshold}"));
-            }
+        if let Some(threshold) = self.threshold
+            && gate_score < threshold
+        {
+            failures.push(format!("score {gate_score} is below the threshold {threshold}"));
         }
         if let Some(level) = self.fail_on {
             let count = findings.iter().filter(|f| gated(f) && f.severity >= level).count();

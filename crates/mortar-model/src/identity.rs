@@ -116,9 +116,7 @@ impl Identity {
 
 /// Upper-case letters, digits and `_` only, for a shell variable name.
 fn env_fragment(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }
 
 /// The value itself, the credential after an auth scheme word (`Bearer x` gives `x`),
@@ -132,16 +130,16 @@ fn secret_forms(value: &[u8]) -> Vec<Vec<u8>> {
         if !credential.is_empty() {
             raw.push(credential.as_bytes().to_vec());
         }
-        if scheme.eq_ignore_ascii_case("basic") {
-            if let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credential) {
-                if let Some(colon) = decoded.iter().position(|b| *b == b':') {
-                    let password = decoded[colon + 1..].to_vec();
-                    if !password.is_empty() {
-                        raw.push(password);
-                    }
+        if scheme.eq_ignore_ascii_case("basic")
+            && let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(credential)
+        {
+            if let Some(colon) = decoded.iter().position(|b| *b == b':') {
+                let password = decoded[colon + 1..].to_vec();
+                if !password.is_empty() {
+                    raw.push(password);
                 }
-                raw.push(decoded);
             }
+            raw.push(decoded);
         }
     }
     let mut forms = Vec::new();

@@ -21,10 +21,10 @@ pub use category::Category;
 pub use check::{CheckInfo, Framework, Profile, References, Remediation};
 pub use coverage::{CheckCoverage, CheckStatus, Coverage, IdentityCoverage};
 pub use finding::{
-    Affected, Body, BodyEncoding, Endpoint, Evidence, EvidenceRequest, EvidenceResponse, Finding,
-    FindingStatus, Observation, aggregate, finding_id, sort_findings,
+    Affected, Body, BodyEncoding, Endpoint, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingStatus,
+    Observation, aggregate, finding_id, sort_findings,
 };
-pub use gate::{Gates, GateOutcome};
+pub use gate::{GateOutcome, Gates};
 pub use identity::{ClientCertificate, Identity, IdentityHeader, Secret};
 pub use report::{CategoryScore, Report, Stats, TargetInfo, Tool};
 pub use score::{Grade, ScoreCard, score};

@@ -131,8 +131,7 @@ impl Report {
             parts;
         sort_findings(&mut findings);
         let tested = coverage.tested_categories();
-        let counted: Vec<&Finding> =
-            findings.iter().filter(|f| f.status != crate::FindingStatus::Suppressed).collect();
+        let counted: Vec<&Finding> = findings.iter().filter(|f| f.status != crate::FindingStatus::Suppressed).collect();
         let card = score(counted.iter().copied(), &tested);
         let gate_card = score(findings.iter().filter(|f| gated(f)), &tested);
         let categories: Vec<CategoryScore> = card
@@ -146,8 +145,7 @@ impl Report {
                 findings: findings.iter().filter(|f| f.category == *cat).count(),
             })
             .collect();
-        let untested: Vec<&str> =
-            categories.iter().filter(|c| c.score.is_none()).map(|c| c.id.id()).collect();
+        let untested: Vec<&str> = categories.iter().filter(|c| c.score.is_none()).map(|c| c.id.id()).collect();
         if !untested.is_empty() {
             notes.push(format!(
                 "{} of {} categories were not tested and do not count in the score: {}",

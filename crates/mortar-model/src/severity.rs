@@ -22,13 +22,8 @@ pub enum Severity {
 
 impl Severity {
     /// Every severity, most severe first.
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
+    pub const ALL: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
 
     /// The lowercase name used on the command line and in reports.
     pub fn as_str(self) -> &'static str {

@@ -36,9 +36,7 @@ impl Target {
     /// Parses an absolute http(s) URL without normalising its path.
     pub fn parse(url: &str) -> Result<Target, TargetError> {
         let url = url.trim();
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| TargetError::Scheme(url.to_string()))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| TargetError::Scheme(url.to_string()))?;
         let scheme = scheme.to_ascii_lowercase();
         let default_port = match scheme.as_str() {
             "http" => 80,

@@ -70,15 +70,19 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     verdict("probed with a foreign Origin", endpoints.len(), failed, last_error)
 }
 
-fn judge(ctx: &ScanContext, endpoint: &mortar_model::Endpoint, request: &Request, exchange: &Exchange) -> Option<Observation> {
+fn judge(
+    ctx: &ScanContext,
+    endpoint: &mortar_model::Endpoint,
+    request: &Request,
+    exchange: &Exchange,
+) -> Option<Observation> {
     let response = &exchange.response;
     let allowed = response.header("access-control-allow-origin")?;
     if allowed.trim() != PROBE_ORIGIN {
         return None;
     }
-    let credentials = response
-        .header("access-control-allow-credentials")
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let credentials =
+        response.header("access-control-allow-credentials").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     let (severity, description) = if credentials {
         (
             Severity::High,
@@ -106,7 +110,9 @@ fn judge(ctx: &ScanContext, endpoint: &mortar_model::Endpoint, request: &Request
         confidence: Confidence::Confirmed,
         title: None,
         description,
-        evidence: vec![ctx.evidence(exchange, format!("The foreign Origin {PROBE_ORIGIN} was echoed back as allowed."))],
+        evidence: vec![
+            ctx.evidence(exchange, format!("The foreign Origin {PROBE_ORIGIN} was echoed back as allowed.")),
+        ],
         reproduce: ctx.curl(request),
     })
 }

@@ -9,7 +9,14 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Headers in which servers and frameworks announce themselves.
-const PRODUCT_HEADERS: &[&str] = &["server", "x-powered-by", "x-aspnet-version", "x-aspnetmvc-version", "x-generator"];
+/// (lower-case name, name as documented).
+const PRODUCT_HEADERS: &[(&str, &str)] = &[
+    ("server", "Server"),
+    ("x-powered-by", "X-Powered-By"),
+    ("x-aspnet-version", "X-AspNet-Version"),
+    ("x-aspnetmvc-version", "X-AspNetMvc-Version"),
+    ("x-generator", "X-Generator"),
+];
 
 /// The check.
 pub static CHECK: Check = Check {
@@ -53,9 +60,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         };
         for (name, value) in &exchange.response.headers {
             let lower = name.to_ascii_lowercase();
-            if !PRODUCT_HEADERS.contains(&lower.as_str()) {
+            let Some(&(_, name)) = PRODUCT_HEADERS.iter().find(|(l, _)| *l == lower) else {
                 continue;
-            }
+            };
             let value = String::from_utf8_lossy(value).trim().to_string();
             let Some(version) = disclosed_version(&lower, &value) else { continue };
             if !reported.insert((lower.clone(), endpoint.path.clone())) {
@@ -88,7 +95,10 @@ pub fn disclosed_version(header: &str, value: &str) -> Option<String> {
         let mut parts = v.split('.');
         let first = parts.next().unwrap_or("");
         let rest: Vec<&str> = parts.collect();
-        !first.is_empty() && first.chars().all(|c| c.is_ascii_digit()) && !rest.is_empty() && rest[0].chars().next().is_some_and(|c| c.is_ascii_digit())
+        !first.is_empty()
+            && first.chars().all(|c| c.is_ascii_digit())
+            && !rest.is_empty()
+            && rest[0].chars().next().is_some_and(|c| c.is_ascii_digit())
     };
     if header.starts_with("x-aspnet") {
         return is_version(value).then(|| value.to_string());

@@ -1,1 +1,9 @@
+//! mortar's integration tests: one binary (every test file would otherwise link
+//! actix, axum and rustls again). Tests drive the program in-process through
+//! `mortar::run`, against real servers on 127.0.0.1 only.
 
+mod support;
+
+mod cli;
+mod engine;
+mod lab_scans;

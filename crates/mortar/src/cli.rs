@@ -1,0 +1,161 @@
+//! The command line (contract: these names are stable).
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// mortar: an API security scanner that proves what it finds.
+#[derive(Debug, Parser)]
+#[command(name = "mortar", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// More logs on stderr (-v info, -vv debug). Default: warnings only.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// mortar's commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan one API. Exit 0: every gate passed; 1: a gate failed; 2: could not scan.
+    Scan(Box<ScanArgs>),
+    /// Start the built-in lab, scan every target, print each report and a recall/precision table.
+    Demo(DemoArgs),
+    /// Start the lab targets on 127.0.0.1, print one JSON line per target, serve until killed.
+    Lab(LabArgs),
+    /// List every check: id, category, default severity, profile, description.
+    Checks(ChecksArgs),
+    /// Send one synchronized burst of a request and show what came back (not available yet).
+    Race(PlannedArgs),
+    /// Compare two JSON reports (not available yet).
+    Diff(PlannedArgs),
+    /// Audit certificate and key files (not available yet).
+    Tls(PlannedArgs),
+}
+
+/// Arguments of commands that are planned but not built yet.
+#[derive(Debug, Args)]
+pub struct PlannedArgs {
+    /// Arguments (ignored).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub rest: Vec<String>,
+}
+
+/// `mortar checks`.
+#[derive(Debug, Args)]
+pub struct ChecksArgs {
+    /// `text` (a table), `json`, or `markdown` (the catalogue in docs/checks.md).
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown"])]
+    pub format: String,
+}
+
+/// `mortar lab`.
+#[derive(Debug, Args)]
+pub struct LabArgs {
+    /// Stop after this long (e.g. `90s`, `10m`); default: until killed.
+    #[arg(long, value_name = "DURATION")]
+    pub max_lifetime: Option<String>,
+}
+
+/// `mortar demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Print only the recall/precision table, not each report.
+    #[arg(long)]
+    pub table_only: bool,
+}
+
+/// `mortar scan`: every option can also come from mortar.toml or `MORTAR_*`.
+#[derive(Debug, Args, Default)]
+pub struct ScanArgs {
+    /// Base URL of the API (http:// or https://).
+    pub url: Option<String>,
+    /// mortar.toml with any of these options (flags win over the file and MORTAR_* variables).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// OpenAPI description, file or URL (not available yet).
+    #[arg(long, value_name = "FILE|URL")]
+    pub spec: Option<String>,
+    /// passive | standard | active [default: standard].
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Identity with a header: NAME=HEADER:VALUE (repeatable). VALUE may be @file or env:VAR.
+    #[arg(long, value_name = "NAME=HEADER:VALUE")]
+    pub identity: Vec<String>,
+    /// Identity with a client certificate: NAME=CERT.pem,KEY.pem (repeatable).
+    #[arg(long, value_name = "NAME=CERT,KEY")]
+    pub identity_cert: Vec<String>,
+    /// Header for the identity `default`: HEADER:VALUE (repeatable; @file and env:VAR allowed).
+    #[arg(long, value_name = "HEADER:VALUE")]
+    pub header: Vec<String>,
+    /// Client certificate (PEM) for the identity `default`.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// Client key (PEM) for the identity `default`.
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+    /// Trust this CA (PEM) for the target, in addition to the public roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Fail on an untrusted server certificate instead of reporting it.
+    #[arg(long)]
+    pub strict_tls: bool,
+    /// summary | json (sarif, junit, markdown, html: not available yet) [default: summary].
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Write the report here instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Also write FORMAT to FILE (repeatable), e.g. json=report.json.
+    #[arg(long, value_name = "FORMAT=FILE")]
+    pub report: Vec<String>,
+    /// Fail (exit 1) when the gated score is below N (0-100).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub threshold: Option<u8>,
+    /// Fail (exit 1) on any gated finding at or above this severity (critical, high, medium, low, info).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// Earlier JSON report: gates apply only to findings not in it.
+    #[arg(long, value_name = "REPORT.json")]
+    pub baseline: Option<PathBuf>,
+    /// Requests per second; 0 means unlimited [default: 50].
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Requests in flight at once [default: 8].
+    #[arg(long)]
+    pub concurrency: Option<u32>,
+    /// Per-request timeout, e.g. 10s or 500ms; a bare number is seconds [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Whole-scan deadline; findings so far are kept [default: 5m].
+    #[arg(long, value_name = "DURATION")]
+    pub max_time: Option<String>,
+    /// Most requests the scan may send [default: no limit].
+    #[arg(long, value_name = "N")]
+    pub max_requests: Option<u64>,
+    /// Requests in one synchronized burst (not capped by --concurrency) [default: 20].
+    #[arg(long, value_name = "N")]
+    pub race_burst: Option<u32>,
+    /// Another host that may be contacted (repeatable).
+    #[arg(long, value_name = "HOST")]
+    pub scope_host: Vec<String>,
+    /// Only paths matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub include_path: Vec<String>,
+    /// Never paths matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude_path: Vec<String>,
+    /// Only these checks: ids, categories or globs (comma-separated or repeated).
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub checks: Vec<String>,
+    /// Never these checks: ids, categories or globs.
+    #[arg(long, value_delimiter = ',', value_name = "IDS")]
+    pub skip_checks: Vec<String>,
+    /// HTTP proxy (http://host:port). Environment proxies are ignored unless given here.
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Print the plan (operations, identities, checks) and send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}

@@ -1,0 +1,406 @@
+//! Layered configuration: built-in defaults, then mortar.toml, then `MORTAR_*`
+//! environment variables, then flags. Unknown keys are errors, by name.
+
+use crate::cli::ScanArgs;
+use crate::error::UsageError;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A duration as written in mortar.toml: seconds as a number, or text like `10s`, `500ms`, `5m`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum DurationValue {
+    /// Seconds.
+    Seconds(f64),
+    /// Human text.
+    Text(String),
+}
+
+impl DurationValue {
+    fn resolve(&self, key: &str) -> Result<Duration, UsageError> {
+        match self {
+            DurationValue::Seconds(s) if *s >= 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(*s)),
+            DurationValue::Seconds(s) => Err(UsageError::new(format!("{key}: `{s}` is not a duration"))),
+            DurationValue::Text(t) => parse_duration(t).map_err(|e| UsageError::new(format!("{key}: {e}"))),
+        }
+    }
+}
+
+/// Parses `10`, `2.5`, `10s`, `500ms`, `5m`, `1h 30m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(secs) = t.parse::<f64>()
+        && secs >= 0.0
+        && secs.is_finite()
+    {
+        return Ok(Duration::from_secs_f64(secs));
+    }
+    humantime::parse_duration(t).map_err(|_| format!("`{text}` is not a duration (try 10s, 500ms or 5m)"))
+}
+
+/// One identity in mortar.toml (`[identities.NAME]`).
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// Headers: name = value (`@file` and `env:VAR` allowed).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Client certificate chain (PEM).
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM).
+    pub key: Option<PathBuf>,
+    /// May be used for rate-limit bursts and lock-out probes.
+    pub expendable: Option<bool>,
+    /// Request signing (HMAC): reserved, not supported yet.
+    pub signing: Option<toml::Value>,
+    /// Login recipe: reserved, not supported yet.
+    pub login: Option<toml::Value>,
+}
+
+/// Every option of `mortar scan`, each optional: one layer of the configuration.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    /// Base URL.
+    pub url: Option<String>,
+    /// OpenAPI description.
+    pub spec: Option<String>,
+    /// passive, standard, active.
+    pub profile: Option<String>,
+    /// Output format.
+    pub format: Option<String>,
+    /// Output file.
+    pub output: Option<PathBuf>,
+    /// Extra reports, `FORMAT=FILE`.
+    pub reports: Option<Vec<String>>,
+    /// Score gate.
+    pub threshold: Option<i64>,
+    /// Severity gate.
+    pub fail_on: Option<String>,
+    /// Baseline report.
+    pub baseline: Option<PathBuf>,
+    /// Requests per second (0: unlimited).
+    pub rate: Option<f64>,
+    /// Requests in flight.
+    pub concurrency: Option<u32>,
+    /// Per-request timeout.
+    pub timeout: Option<DurationValue>,
+    /// Whole-scan deadline.
+    pub max_time: Option<DurationValue>,
+    /// Request budget.
+    pub max_requests: Option<u64>,
+    /// Burst size.
+    pub race_burst: Option<u32>,
+    /// More hosts in scope.
+    pub scope_hosts: Option<Vec<String>>,
+    /// Path globs to include.
+    pub include_paths: Option<Vec<String>>,
+    /// Path globs to exclude.
+    pub exclude_paths: Option<Vec<String>>,
+    /// Checks to run.
+    pub checks: Option<Vec<String>>,
+    /// Checks to skip.
+    pub skip_checks: Option<Vec<String>>,
+    /// HTTP proxy.
+    pub proxy: Option<String>,
+    /// Extra CA.
+    pub ca_cert: Option<PathBuf>,
+    /// Untrusted certificates are errors.
+    pub strict_tls: Option<bool>,
+    /// Named identities.
+    pub identities: Option<BTreeMap<String, IdentityConfig>>,
+}
+
+/// The kind of value an environment variable holds.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Integer,
+    Float,
+    Bool,
+    List,
+}
+
+/// `MORTAR_<KEY>` for every scalar and list key of [`Layer`].
+const ENV_KEYS: &[(&str, Kind)] = &[
+    ("url", Kind::Text),
+    ("spec", Kind::Text),
+    ("profile", Kind::Text),
+    ("format", Kind::Text),
+    ("output", Kind::Text),
+    ("reports", Kind::List),
+    ("threshold", Kind::Integer),
+    ("fail_on", Kind::Text),
+    ("baseline", Kind::Text),
+    ("rate", Kind::Float),
+    ("concurrency", Kind::Integer),
+    ("timeout", Kind::Text),
+    ("max_time", Kind::Text),
+    ("max_requests", Kind::Integer),
+    ("race_burst", Kind::Integer),
+    ("scope_hosts", Kind::List),
+    ("include_paths", Kind::List),
+    ("exclude_paths", Kind::List),
+    ("checks", Kind::List),
+    ("skip_checks", Kind::List),
+    ("proxy", Kind::Text),
+    ("ca_cert", Kind::Text),
+    ("strict_tls", Kind::Bool),
+];
+
+/// The environment variable for a key.
+pub fn env_name(key: &str) -> String {
+    format!("MORTAR_{}", key.to_ascii_uppercase())
+}
+
+/// The layer from `MORTAR_*` variables. Values are typed the same way as in the file.
+pub fn env_layer(env: &BTreeMap<String, String>) -> Result<Layer, UsageError> {
+    let mut table = toml::Table::new();
+    for (key, kind) in ENV_KEYS {
+        let var = env_name(key);
+        let Some(raw) = env.get(&var) else { continue };
+        let bad = |what: &str| UsageError::new(format!("{var}: `{raw}` is not {what}"));
+        let value = match kind {
+            Kind::Text => toml::Value::String(raw.clone()),
+            Kind::Integer => toml::Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
+            Kind::Float => toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
+            Kind::Bool => toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" | "" => false,
+                _ => return Err(bad("true or false")),
+            }),
+            Kind::List => toml::Value::Array(
+                raw.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| toml::Value::String(s.into()))
+                    .collect(),
+            ),
+        };
+        table.insert(key.to_string(), value);
+    }
+    Layer::deserialize(table).map_err(|e| UsageError::new(format!("MORTAR_* environment: {}", e.message())))
+}
+
+/// The layer from a mortar.toml file; relative paths are taken from the file's folder.
+pub fn file_layer(path: &Path) -> Result<Layer, UsageError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UsageError::new(format!("cannot read config {}: {e}", path.display())))?;
+    let mut layer: Layer = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
+        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+        UsageError::new(format!("{}{at}: {}", path.display(), e.message().trim()))
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let rebase = |p: &mut Option<PathBuf>| {
+        if let Some(p) = p
+            && p.is_relative()
+        {
+            *p = base.join(&*p);
+        }
+    };
+    rebase(&mut layer.output);
+    rebase(&mut layer.baseline);
+    rebase(&mut layer.ca_cert);
+    if let Some(ids) = &mut layer.identities {
+        for id in ids.values_mut() {
+            rebase(&mut id.cert);
+            rebase(&mut id.key);
+            if let Some(headers) = &mut id.headers {
+                for value in headers.values_mut() {
+                    if let Some(file) = value.strip_prefix('@')
+                        && Path::new(file).is_relative()
+                    {
+                        *value = format!("@{}", base.join(file).display());
+                    }
+                }
+            }
+        }
+    }
+    Ok(layer)
+}
+
+/// The layer from flags (identities from flags are handled in [`crate::identity`]).
+pub fn flag_layer(args: &ScanArgs) -> Layer {
+    let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+    Layer {
+        url: args.url.clone(),
+        spec: args.spec.clone(),
+        profile: args.profile.clone(),
+        format: args.format.clone(),
+        output: args.output.clone(),
+        reports: list(&args.report),
+        threshold: args.threshold.map(i64::from),
+        fail_on: args.fail_on.clone(),
+        baseline: args.baseline.clone(),
+        rate: args.rate,
+        concurrency: args.concurrency,
+        timeout: args.timeout.clone().map(DurationValue::Text),
+        max_time: args.max_time.clone().map(DurationValue::Text),
+        max_requests: args.max_requests,
+        race_burst: args.race_burst,
+        scope_hosts: list(&args.scope_host),
+        include_paths: list(&args.include_path),
+        exclude_paths: list(&args.exclude_path),
+        checks: list(&args.checks),
+        skip_checks: list(&args.skip_checks),
+        proxy: args.proxy.clone(),
+        ca_cert: args.ca_cert.clone(),
+        strict_tls: args.strict_tls.then_some(true),
+        identities: None,
+    }
+}
+
+macro_rules! overlay {
+    ($base:ident, $top:ident, $($field:ident),* $(,)?) => {
+        $( if $top.$field.is_some() { $base.$field = $top.$field; } )*
+    };
+}
+
+/// Lays `top` over `base`: every option set in `top` wins.
+pub fn overlay(mut base: Layer, top: Layer) -> Layer {
+    overlay!(
+        base,
+        top,
+        url,
+        spec,
+        profile,
+        format,
+        output,
+        reports,
+        threshold,
+        fail_on,
+        baseline,
+        rate,
+        concurrency,
+        timeout,
+        max_time,
+        max_requests,
+        race_burst,
+        scope_hosts,
+        include_paths,
+        exclude_paths,
+        checks,
+        skip_checks,
+        proxy,
+        ca_cert,
+        strict_tls
+    );
+    if let Some(top_ids) = top.identities {
+        let ids = base.identities.get_or_insert_with(BTreeMap::new);
+        ids.extend(top_ids);
+    }
+    base
+}
+
+/// Resolved durations and numbers, with the built-in defaults applied.
+#[derive(Debug, Clone)]
+pub struct Pace {
+    /// Requests per second, `None` for unlimited.
+    pub rate: Option<f64>,
+    /// In flight at once.
+    pub concurrency: usize,
+    /// Per request.
+    pub timeout: Duration,
+    /// Whole scan.
+    pub max_time: Duration,
+    /// Budget.
+    pub max_requests: Option<u64>,
+    /// Burst size.
+    pub race_burst: usize,
+}
+
+/// Built-in defaults.
+pub const DEFAULT_RATE: f64 = 50.0;
+/// Built-in default concurrency.
+pub const DEFAULT_CONCURRENCY: u32 = 8;
+/// Built-in default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Built-in default whole-scan deadline.
+pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
+/// Built-in default burst size.
+pub const DEFAULT_RACE_BURST: u32 = 20;
+
+impl Layer {
+    /// Pace settings with defaults, validated.
+    pub fn pace(&self) -> Result<Pace, UsageError> {
+        let rate = self.rate.unwrap_or(DEFAULT_RATE);
+        if !(rate >= 0.0 && rate.is_finite()) {
+            return Err(UsageError::new(format!("rate: `{rate}` must be a number of requests per second, 0 or more")));
+        }
+        let concurrency = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        if concurrency == 0 || concurrency > 1024 {
+            return Err(UsageError::new("concurrency: must be from 1 to 1024"));
+        }
+        let race_burst = self.race_burst.unwrap_or(DEFAULT_RACE_BURST);
+        if !(2..=1000).contains(&race_burst) {
+            return Err(UsageError::new("race-burst: must be from 2 to 1000"));
+        }
+        let timeout = self.timeout.as_ref().map(|d| d.resolve("timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
+        let max_time = self.max_time.as_ref().map(|d| d.resolve("max-time")).transpose()?.unwrap_or(DEFAULT_MAX_TIME);
+        if timeout.is_zero() || max_time.is_zero() {
+            return Err(UsageError::new("timeout and max-time must be longer than zero"));
+        }
+        if self.max_requests == Some(0) {
+            return Err(UsageError::new("max-requests: must be at least 1"));
+        }
+        Ok(Pace {
+            rate: (rate > 0.0).then_some(rate),
+            concurrency: concurrency as usize,
+            timeout,
+            max_time,
+            max_requests: self.max_requests,
+            race_burst: race_burst as usize,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mortar.toml");
+        std::fs::write(&path, "profile = \"passive\"\ntresholds = 80\n").unwrap();
+        let err = file_layer(&path).unwrap_err().to_string();
+        assert!(err.contains("tresholds") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let file = Layer { profile: Some("passive".into()), rate: Some(5.0), concurrency: Some(2), ..Layer::default() };
+        let env: BTreeMap<String, String> =
+            [("MORTAR_RATE".to_string(), "7".to_string()), ("MORTAR_CHECKS".into(), "a, b".into())].into();
+        let env = env_layer(&env).unwrap();
+        let flags = Layer { rate: Some(9.0), ..Layer::default() };
+        let merged = overlay(overlay(file, env), flags);
+        assert_eq!(merged.profile.as_deref(), Some("passive"));
+        assert_eq!(merged.rate, Some(9.0));
+        assert_eq!(merged.concurrency, Some(2));
+        assert_eq!(merged.checks, Some(vec!["a".to_string(), "b".to_string()]));
+    }
+
+    #[test]
+    fn bad_environment_values_are_errors() {
+        let env: BTreeMap<String, String> = [("MORTAR_CONCURRENCY".to_string(), "many".to_string())].into();
+        assert!(env_layer(&env).unwrap_err().to_string().contains("MORTAR_CONCURRENCY"));
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn the_example_config_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mortar.example.toml");
+        let layer = file_layer(&path).unwrap();
+        assert!(layer.identities.is_some_and(|ids| !ids.is_empty()));
+    }
+}

@@ -1,0 +1,177 @@
+//! Identities from flags and mortar.toml, with secret values read from
+//! `@file` or `env:VAR` so they stay out of argv and shell history.
+
+use crate::cli::ScanArgs;
+use crate::config::IdentityConfig;
+use crate::error::UsageError;
+use mortar_model::{ClientCertificate, Identity, IdentityHeader, Secret};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Reads a value that may be `@file`, `env:VAR`, or literal. Never puts the value in an error.
+pub fn resolve_value(raw: &str, env: &BTreeMap<String, String>, what: &str) -> Result<Secret, UsageError> {
+    if let Some(path) = raw.strip_prefix('@') {
+        let bytes = std::fs::read(path).map_err(|e| UsageError::new(format!("{what}: cannot read {path}: {e}")))?;
+        // Files written by editors end with a newline that is not part of the secret.
+        let trimmed = bytes.strip_suffix(b"\r\n").or_else(|| bytes.strip_suffix(b"\n")).unwrap_or(&bytes);
+        return Ok(Secret::new(trimmed.to_vec()));
+    }
+    if let Some(var) = raw.strip_prefix("env:") {
+        let value =
+            env.get(var).ok_or_else(|| UsageError::new(format!("{what}: environment variable {var} is not set")))?;
+        return Ok(Secret::new(value.as_bytes().to_vec()));
+    }
+    Ok(Secret::new(raw.as_bytes().to_vec()))
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn header_token(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Parses `HEADER:VALUE` (value resolved).
+fn parse_header(spec: &str, env: &BTreeMap<String, String>, what: &str) -> Result<IdentityHeader, UsageError> {
+    let (name, value) =
+        spec.split_once(':').ok_or_else(|| UsageError::new(format!("{what}: expected HEADER:VALUE")))?;
+    let name = name.trim();
+    if !header_token(name) {
+        return Err(UsageError::new(format!("{what}: `{name}` is not a valid header name")));
+    }
+    let value = resolve_value(value.trim_start(), env, what)?;
+    if value.expose().iter().any(|b| *b == b'\r' || *b == b'\n') {
+        return Err(UsageError::new(format!("{what}: the value of {name} contains a line break")));
+    }
+    Ok(IdentityHeader { name: name.to_string(), value })
+}
+
+fn read_cert(cert: &Path, key: &Path, what: &str) -> Result<ClientCertificate, UsageError> {
+    let cert_chain_pem =
+        std::fs::read(cert).map_err(|e| UsageError::new(format!("{what}: cannot read {}: {e}", cert.display())))?;
+    let key_pem =
+        std::fs::read(key).map_err(|e| UsageError::new(format!("{what}: cannot read {}: {e}", key.display())))?;
+    Ok(ClientCertificate {
+        cert_chain_pem,
+        key_pem: Secret::new(key_pem),
+        source: format!("{what} ({}, {})", cert.display(), key.display()),
+    })
+}
+
+/// Every identity of the scan: mortar.toml's, then flags' (a flag identity adds
+/// to a file identity of the same name), in a stable order.
+pub fn identities(
+    args: &ScanArgs,
+    file: Option<&BTreeMap<String, IdentityConfig>>,
+    env: &BTreeMap<String, String>,
+) -> Result<Vec<Arc<Identity>>, UsageError> {
+    let mut by_name: BTreeMap<String, Identity> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut entry = |name: &str, by_name: &mut BTreeMap<String, Identity>| -> Result<(), UsageError> {
+        if !valid_name(name) {
+            return Err(UsageError::new(format!("identity name `{name}`: use letters, digits, - and _")));
+        }
+        if !by_name.contains_key(name) {
+            by_name.insert(name.to_string(), Identity::new(name));
+            order.push(name.to_string());
+        }
+        Ok(())
+    };
+    for (name, config) in file.into_iter().flatten() {
+        entry(name, &mut by_name)?;
+        let what = format!("identity `{name}` in the config");
+        if config.signing.is_some() {
+            return Err(UsageError::new(format!(
+                "{what}: request signing (`signing`) is not supported yet; remove it to scan without signatures"
+            )));
+        }
+        if config.login.is_some() {
+            return Err(UsageError::new(format!(
+                "{what}: login recipes (`login`) are not supported yet; give a token in `headers` instead"
+            )));
+        }
+        let id = by_name.get_mut(name).ok_or_else(|| UsageError::new("identity table"))?;
+        for (header, value) in config.headers.iter().flatten() {
+            id.headers.push(parse_header(&format!("{header}:{value}"), env, &what)?);
+        }
+        match (&config.cert, &config.key) {
+            (Some(cert), Some(key)) => id.client_cert = Some(read_cert(cert, key, &what)?),
+            (None, None) => {}
+            _ => return Err(UsageError::new(format!("{what}: `cert` and `key` go together"))),
+        }
+        id.expendable = config.expendable.unwrap_or(false);
+    }
+    for spec in &args.identity {
+        let (name, header) =
+            spec.split_once('=').ok_or_else(|| UsageError::new("--identity: expected NAME=HEADER:VALUE"))?;
+        entry(name, &mut by_name)?;
+        let header = parse_header(header, env, &format!("--identity {name}"))?;
+        if let Some(id) = by_name.get_mut(name) {
+            id.headers.push(header);
+        }
+    }
+    for spec in &args.identity_cert {
+        let (name, files) =
+            spec.split_once('=').ok_or_else(|| UsageError::new("--identity-cert: expected NAME=CERT.pem,KEY.pem"))?;
+        let (cert, key) = files
+            .split_once(',')
+            .ok_or_else(|| UsageError::new(format!("--identity-cert {name}: expected CERT.pem,KEY.pem")))?;
+        entry(name, &mut by_name)?;
+        let cc = read_cert(Path::new(cert), Path::new(key), &format!("--identity-cert {name}"))?;
+        if let Some(id) = by_name.get_mut(name) {
+            id.client_cert = Some(cc);
+        }
+    }
+    if !args.header.is_empty() || args.client_cert.is_some() {
+        entry("default", &mut by_name)?;
+    }
+    for spec in &args.header {
+        let header = parse_header(spec, env, "--header")?;
+        if let Some(id) = by_name.get_mut("default") {
+            id.headers.push(header);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&args.client_cert, &args.client_key) {
+        let cc = read_cert(cert, key, "--client-cert")?;
+        if let Some(id) = by_name.get_mut("default") {
+            id.client_cert = Some(cc);
+        }
+    }
+    Ok(order.into_iter().filter_map(|n| by_name.remove(&n)).map(Arc::new).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_come_from_files_and_environment_without_leaking() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tok");
+        std::fs::write(&file, "Bearer from-file\n").unwrap();
+        let env: BTreeMap<String, String> = [("TOK".to_string(), "from-env".to_string())].into();
+        let args = ScanArgs {
+            identity: vec![format!("alice=Authorization:@{}", file.display()), "bob=X-Api-Key:env:TOK".into()],
+            header: vec!["X-Tenant: t1".into()],
+            ..ScanArgs::default()
+        };
+        let ids = identities(&args, None, &env).unwrap();
+        let names: Vec<&str> = ids.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["alice", "bob", "default"]);
+        assert_eq!(ids[0].headers[0].value.expose(), b"Bearer from-file");
+        assert_eq!(ids[1].headers[0].value.expose(), b"from-env");
+        let missing = ScanArgs { identity: vec!["c=X-K:env:NOPE".into()], ..ScanArgs::default() };
+        let err = identities(&missing, None, &env).unwrap_err().to_string();
+        assert!(err.contains("NOPE") && !err.contains("from-env"));
+    }
+
+    #[test]
+    fn signing_and_login_say_not_yet() {
+        let config = IdentityConfig { signing: Some(toml::Value::Boolean(true)), ..IdentityConfig::default() };
+        let file: BTreeMap<String, IdentityConfig> = [("svc".to_string(), config)].into();
+        let err = identities(&ScanArgs::default(), Some(&file), &BTreeMap::new()).unwrap_err().to_string();
+        assert!(err.contains("not supported yet"), "{err}");
+    }
+}

@@ -1,0 +1,339 @@
+//! `mortar scan`: settings from the layers, pre-flight, checks, report, gates.
+
+use crate::cli::ScanArgs;
+use crate::config::{self, Layer, Pace};
+use crate::error::UsageError;
+use crate::identity;
+use mortar_checks::reproduce::ReproduceContext;
+use mortar_checks::{ScanContext, ScanSettings, Selection};
+use mortar_engine::{Engine, EngineConfig, ProxyConfig, TlsSettings};
+use mortar_model::report::ReportParts;
+use mortar_model::{
+    CheckCoverage, Coverage, Endpoint, FindingStatus, Framework, Gates, Identity, IdentityCoverage, Profile, Report,
+    Severity, Target, TargetInfo, Tool,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Output formats of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Human summary.
+    Summary,
+    /// The JSON report.
+    Json,
+}
+
+impl Format {
+    /// Parses a format name; planned formats say so.
+    pub fn parse(name: &str) -> Result<Format, UsageError> {
+        match name.to_ascii_lowercase().as_str() {
+            "summary" => Ok(Format::Summary),
+            "json" => Ok(Format::Json),
+            "sarif" | "junit" | "markdown" | "html" => Err(UsageError::new(format!(
+                "format `{name}` is not available yet in this version (use summary or json)"
+            ))),
+            _ => Err(UsageError::new(format!(
+                "unknown format `{name}` (expected summary, json, sarif, junit, markdown or html)"
+            ))),
+        }
+    }
+}
+
+/// Everything a scan needs, resolved and validated.
+#[derive(Debug)]
+pub struct Settings {
+    /// The target.
+    pub target: Target,
+    /// Profile.
+    pub profile: Profile,
+    /// Pace and limits.
+    pub pace: Pace,
+    /// Main output format.
+    pub format: Format,
+    /// Main output file (stdout when `None`).
+    pub output: Option<PathBuf>,
+    /// Extra reports.
+    pub reports: Vec<(Format, PathBuf)>,
+    /// Gates.
+    pub gates: Gates,
+    /// Finding ids of the baseline report.
+    pub baseline: Option<BTreeSet<String>>,
+    /// Identities, in order.
+    pub identities: Vec<Arc<Identity>>,
+    /// Check selection.
+    pub selection: Selection,
+    /// TLS trust.
+    pub tls: TlsSettings,
+    /// The CA file path, for reproduce commands.
+    pub ca_cert: Option<PathBuf>,
+    /// HTTP proxy.
+    pub proxy: Option<ProxyConfig>,
+    /// Hosts in scope besides the target's.
+    pub scope_hosts: Vec<String>,
+    /// Path globs.
+    pub include_paths: Vec<String>,
+    /// Path globs.
+    pub exclude_paths: Vec<String>,
+    /// Print the plan only.
+    pub dry_run: bool,
+}
+
+/// Builds the settings from flags, `MORTAR_*` variables and the config file.
+pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settings, UsageError> {
+    let config_path = args.config.clone().or_else(|| env.get("MORTAR_CONFIG").map(PathBuf::from));
+    let file = match &config_path {
+        Some(path) => config::file_layer(path)?,
+        None => Layer::default(),
+    };
+    let file_identities = file.identities.clone();
+    let layer = config::overlay(config::overlay(file, config::env_layer(env)?), config::flag_layer(args));
+    let url = layer
+        .url
+        .clone()
+        .ok_or_else(|| UsageError::new("no target URL: give one, e.g. `mortar scan https://api.example.com/`"))?;
+    let target = Target::parse(&url).map_err(|e| UsageError::new(format!("target: {e}")))?;
+    if layer.spec.is_some() {
+        return Err(UsageError::new("--spec: OpenAPI ingestion is not available yet in this version"));
+    }
+    let profile = layer
+        .profile
+        .as_deref()
+        .map(str::parse::<Profile>)
+        .transpose()
+        .map_err(|e| UsageError::new(e.to_string()))?
+        .unwrap_or(Profile::Standard);
+    let pace = layer.pace()?;
+    let format = Format::parse(layer.format.as_deref().unwrap_or("summary"))?;
+    let mut reports = Vec::new();
+    for spec in layer.reports.iter().flatten() {
+        let (name, file) =
+            spec.split_once('=').ok_or_else(|| UsageError::new(format!("--report `{spec}`: expected FORMAT=FILE")))?;
+        reports.push((Format::parse(name)?, PathBuf::from(file)));
+    }
+    let threshold = match layer.threshold {
+        Some(t) if (0..=100).contains(&t) => Some(t as u8),
+        Some(t) => return Err(UsageError::new(format!("threshold: `{t}` is not from 0 to 100"))),
+        None => None,
+    };
+    let fail_on = layer
+        .fail_on
+        .as_deref()
+        .map(str::parse::<Severity>)
+        .transpose()
+        .map_err(|e| UsageError::new(format!("fail-on: {e}")))?;
+    let baseline = layer.baseline.as_ref().map(load_baseline).transpose()?;
+    let ca_pem = match &layer.ca_cert {
+        Some(path) => vec![
+            std::fs::read(path)
+                .map_err(|e| UsageError::new(format!("--ca-cert: cannot read {}: {e}", path.display())))?,
+        ],
+        None => Vec::new(),
+    };
+    let proxy = layer.proxy.as_deref().map(ProxyConfig::parse).transpose().map_err(UsageError::new)?;
+    let identities = identity::identities(args, file_identities.as_ref(), env)?;
+    Ok(Settings {
+        target,
+        profile,
+        pace,
+        format,
+        output: layer.output.clone(),
+        reports,
+        gates: Gates { threshold, fail_on },
+        baseline,
+        identities,
+        selection: Selection {
+            checks: layer.checks.clone().unwrap_or_default(),
+            skip: layer.skip_checks.clone().unwrap_or_default(),
+        },
+        tls: TlsSettings { ca_pem, strict: layer.strict_tls.unwrap_or(false), only_given_roots: false },
+        ca_cert: layer.ca_cert.clone(),
+        proxy,
+        scope_hosts: layer.scope_hosts.clone().unwrap_or_default(),
+        include_paths: layer.include_paths.clone().unwrap_or_default(),
+        exclude_paths: layer.exclude_paths.clone().unwrap_or_default(),
+        dry_run: args.dry_run,
+    })
+}
+
+/// Finding ids of an earlier report.
+fn load_baseline(path: &PathBuf) -> Result<BTreeSet<String>, UsageError> {
+    let what = format!("--baseline {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| UsageError::new(format!("{what}: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| UsageError::new(format!("{what}: not a JSON report ({e})")))?;
+    let findings = value
+        .get("findings")
+        .and_then(|f| f.as_array())
+        .ok_or_else(|| UsageError::new(format!("{what}: not a mortar report (no findings array)")))?;
+    Ok(findings.iter().filter_map(|f| f.get("id").and_then(|i| i.as_str()).map(str::to_string)).collect())
+}
+
+/// Why a scan could not produce a report (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// Bad settings.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// Not one HTTP response from the target.
+    #[error("no HTTP response from {url}: {detail}")]
+    NoResponse {
+        /// Target URL.
+        url: String,
+        /// What happened.
+        detail: String,
+    },
+    /// Every identity given was refused.
+    #[error("no identity is accepted by {url}: {detail} (check the credentials)")]
+    NoIdentityAccepted {
+        /// Target URL.
+        url: String,
+        /// Per identity.
+        detail: String,
+    },
+    /// The engine could not be built (TLS material).
+    #[error("cannot prepare the scan")]
+    Engine(#[from] mortar_engine::EngineError),
+}
+
+/// The operations the scan knows about before a spec is given: the base path.
+fn known_endpoints(target: &Target) -> Vec<Endpoint> {
+    vec![Endpoint::new("GET", target.base_path.clone())]
+}
+
+/// The plan `--dry-run` prints.
+pub fn plan_text(settings: &Settings) -> Result<String, UsageError> {
+    let (run, skipped) =
+        mortar_checks::plan(settings.profile, &settings.selection).map_err(|e| UsageError::new(e.to_string()))?;
+    let mut out = String::new();
+    out.push_str(&format!("target:     {}\nprofile:    {}\n", settings.target.url, settings.profile));
+    out.push_str("identities:\n");
+    if settings.identities.is_empty() {
+        out.push_str("  (none: requests are anonymous)\n");
+    }
+    for id in &settings.identities {
+        let headers: Vec<&str> = id.headers.iter().map(|h| h.name.as_str()).collect();
+        let cert = if id.client_cert.is_some() { " + client certificate" } else { "" };
+        out.push_str(&format!("  {}: headers [{}]{cert}\n", id.name, headers.join(", ")));
+    }
+    out.push_str("operations:\n");
+    for e in known_endpoints(&settings.target) {
+        out.push_str(&format!("  {} {}\n", e.method, e.path));
+    }
+    out.push_str(&format!("checks to run ({}):\n", run.len()));
+    for c in &run {
+        out.push_str(&format!("  {}\n", c.info.id));
+    }
+    out.push_str(&format!("checks skipped ({}):\n", skipped.len()));
+    for s in &skipped {
+        out.push_str(&format!("  {}: {}\n", s.check, s.reason.as_deref().unwrap_or("")));
+    }
+    Ok(out)
+}
+
+/// Runs a scan and returns its report (gates are applied by the caller).
+pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
+    let started_at =
+        time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let clock = Instant::now();
+    let (run, skipped) =
+        mortar_checks::plan(settings.profile, &settings.selection).map_err(|e| UsageError::new(e.to_string()))?;
+    let mut scope_hosts = vec![settings.target.host.clone()];
+    scope_hosts.extend(settings.scope_hosts.iter().map(|h| h.to_ascii_lowercase()));
+    let engine_config = EngineConfig {
+        concurrency: settings.pace.concurrency,
+        rate: settings.pace.rate,
+        timeout: settings.pace.timeout,
+        deadline: Some(tokio::time::Instant::now() + settings.pace.max_time),
+        max_requests: settings.pace.max_requests,
+        scope_hosts,
+        proxy: settings.proxy.clone(),
+        tls: settings.tls.clone(),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(engine_config, &settings.identities)?;
+    let preflight = mortar_checks::preflight::preflight(&engine, &settings.target, &settings.identities).await;
+    if !preflight.any_response {
+        let detail = preflight.checks.first().map(|c| c.detail.clone()).unwrap_or_default();
+        return Err(ScanError::NoResponse { url: settings.target.url.clone(), detail });
+    }
+    let accepted = preflight.accepted(&settings.identities);
+    if !settings.identities.is_empty() && accepted.is_empty() {
+        let detail: Vec<String> =
+            preflight.checks.iter().skip(1).map(|c| format!("{} ({})", c.name, c.detail)).collect();
+        return Err(ScanError::NoIdentityAccepted { url: settings.target.url.clone(), detail: detail.join(", ") });
+    }
+    let ctx = Arc::new(ScanContext::new(
+        settings.target.clone(),
+        engine.clone(),
+        ScanSettings {
+            profile: settings.profile,
+            framework: Framework::Unknown,
+            race_burst: settings.pace.race_burst,
+            include_paths: settings.include_paths.clone(),
+            exclude_paths: settings.exclude_paths.clone(),
+        },
+        accepted,
+        known_endpoints(&settings.target),
+        ReproduceContext { ca_cert: settings.ca_cert.as_ref().map(|p| p.display().to_string()) },
+    ));
+    let results = mortar_checks::run_checks(ctx.clone(), &run).await;
+    let mut findings = results.findings;
+    if let Some(baseline) = &settings.baseline {
+        for f in &mut findings {
+            if baseline.contains(&f.id) {
+                f.status = FindingStatus::Unchanged;
+            }
+        }
+    }
+    let coverage =
+        Coverage { checks: registry_order(results.coverage, skipped), identities: identity_coverage(&preflight, &ctx) };
+    let mut notes = Vec::new();
+    let rejected: Vec<String> =
+        preflight.checks.iter().skip(1).filter(|c| !c.accepted).map(|c| format!("{} ({})", c.name, c.detail)).collect();
+    if !rejected.is_empty() {
+        notes.push(format!("Identities refused at pre-flight and not used: {}", rejected.join(", ")));
+    }
+    let stats = engine.stats();
+    if stats.deadline_reached {
+        notes.push("The scan deadline (--max-time) was reached: some checks are inconclusive.".into());
+    }
+    Ok(Report::assemble(ReportParts {
+        tool: Tool { name: "mortar".into(), version: env!("CARGO_PKG_VERSION").into() },
+        target: TargetInfo { url: settings.target.url.clone(), spec: None },
+        profile: settings.profile,
+        started_at,
+        duration_ms: clock.elapsed().as_millis() as u64,
+        coverage,
+        findings,
+        stats,
+        notes,
+    }))
+}
+
+fn registry_order(ran: Vec<CheckCoverage>, skipped: Vec<CheckCoverage>) -> Vec<CheckCoverage> {
+    let mut all: Vec<CheckCoverage> = ran.into_iter().chain(skipped).collect();
+    let position = |id: &str| mortar_checks::CHECKS.iter().position(|c| c.info.id == id).unwrap_or(usize::MAX);
+    all.sort_by_key(|c| position(&c.check));
+    all
+}
+
+fn identity_coverage(preflight: &mortar_checks::preflight::Preflight, ctx: &ScanContext) -> Vec<IdentityCoverage> {
+    let usage = ctx.identity_usage();
+    preflight
+        .checks
+        .iter()
+        .map(|p| {
+            let used = usage.iter().find(|u| u.name == p.name);
+            IdentityCoverage {
+                name: p.name.clone(),
+                accepted: p.accepted,
+                preflight: p.detail.clone(),
+                used_by: used.map(|u| u.used_by.clone()).unwrap_or_default(),
+                operations_reached: used.map(|u| u.operations_reached.clone()).unwrap_or_default(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,118 @@
+//! The command line's contract: exit codes and one-line errors.
+
+use crate::support::{closed_port, mortar};
+
+fn one_line(stderr: &str) {
+    assert_eq!(stderr.trim_end().lines().count(), 1, "expected one error line, got:\n{stderr}");
+    assert!(!stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bad_url_exits_2_with_one_line() {
+    let out = mortar(&["scan", "not-a-url"], &[]).await;
+    assert_eq!(out.code, 2);
+    one_line(&out.stderr);
+    assert!(out.stderr.contains("not-a-url"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_port_exits_2_with_one_line() {
+    let url = format!("http://127.0.0.1:{}/", closed_port());
+    let out = mortar(&["scan", &url, "--timeout", "2s"], &[]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    one_line(&out.stderr);
+    assert!(out.stderr.contains("no HTTP response"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn threshold_out_of_range_is_a_usage_error() {
+    let out = mortar(&["scan", "https://127.0.0.1/", "--threshold", "101"], &[]).await;
+    assert_eq!(out.code, 2);
+    one_line(&out.stderr);
+    assert!(out.stderr.contains("101"), "{}", out.stderr);
+    let out = mortar(&["scan", "https://127.0.0.1/"], &[("MORTAR_THRESHOLD", "-1")]).await;
+    assert_eq!(out.code, 2);
+    one_line(&out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_config_keys_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mortar.toml");
+    std::fs::write(&path, "url = \"http://127.0.0.1:1/\"\nrate_limit = 3\n").unwrap();
+    let out = mortar(&["scan", "--config", path.to_str().unwrap()], &[]).await;
+    assert_eq!(out.code, 2);
+    one_line(&out.stderr);
+    assert!(out.stderr.contains("rate_limit"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_secret_file_is_a_usage_error() {
+    let out = mortar(&["scan", "https://127.0.0.1/", "--identity", "a=Authorization:@/nonexistent/token"], &[]).await;
+    assert_eq!(out.code, 2);
+    one_line(&out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn checks_lists_every_check_as_text_and_json() {
+    let text = mortar(&["checks"], &[]).await;
+    assert_eq!(text.code, 0);
+    let json = mortar(&["checks", "--format", "json"], &[]).await;
+    assert_eq!(json.code, 0);
+    let listed: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), mortar_checks::CHECKS.len());
+    for check in mortar_checks::CHECKS {
+        assert!(text.stdout.contains(check.info.id));
+        assert!(json.stdout.contains(check.info.id));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_sends_nothing() {
+    // A closed port: any request would fail the scan with exit 2.
+    let url = format!("http://127.0.0.1:{}/api/", closed_port());
+    let out = mortar(&["scan", &url, "--dry-run", "--header", "Authorization: Bearer dry-secret"], &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("misconfiguration.cors-reflected-origin"));
+    assert!(out.stdout.contains("GET /api/"));
+    assert!(!out.stdout.contains("dry-secret"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn planned_features_say_not_yet() {
+    let out = mortar(&["scan", "https://127.0.0.1/", "--format", "sarif"], &[]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("not available yet"), "{}", out.stderr);
+    let out = mortar(&["race"], &[]).await;
+    assert_eq!(out.code, 2);
+    one_line(&out.stderr);
+}
+
+/// A closed stdout pipe ends quietly with 0 (real process: SIGPIPE/EPIPE).
+#[test]
+fn a_closed_stdout_pipe_exits_0() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mortar"))
+        .args(["checks"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The committed catalogue is what the registry says (metadata drives the docs).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_check_catalogue_is_up_to_date() {
+    let out = mortar(&["checks", "--format", "markdown"], &[]).await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/checks.md");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == out.stdout,
+        "docs/checks.md is stale: run `cargo run -p mortar -- checks --format markdown > docs/checks.md`"
+    );
+}

@@ -1,0 +1,145 @@
+//! Scans of the lab: detections against flawed and fixed targets, the report
+//! contract, stable ids, gates and redaction.
+
+use crate::support::{assert_valid_report, finding_checks, mortar, scan_args, target};
+use mortar_lab::{Lab, LabOptions};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_lab_target_gets_exactly_its_expected_findings_and_a_valid_report() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    for t in lab.targets() {
+        let out = mortar(&scan_args(t, &["--format", "json"]), &[]).await;
+        assert_eq!(out.code, 0, "{} {}: {}", t.scenario, t.variant.as_str(), out.stderr);
+        let report = assert_valid_report(&out.stdout);
+        let mut checks = finding_checks(&report);
+        checks.sort();
+        checks.dedup();
+        let mut expected: Vec<String> = t
+            .expected
+            .iter()
+            .map(|e| match e {
+                mortar_lab::Expected::Check(c) | mortar_lab::Expected::At { check: c, .. } => c.clone(),
+            })
+            .collect();
+        expected.sort();
+        assert_eq!(checks, expected, "{} {}", t.scenario, t.variant.as_str());
+        for finding in report["findings"].as_array().unwrap() {
+            assert!(!finding["evidence"].as_array().unwrap().is_empty(), "finding without evidence");
+            assert!(finding["reproduce"].as_str().unwrap().starts_with("curl "));
+        }
+    }
+    lab.shutdown();
+}
+
+/// Finding ids hash the check, method, path and component, never the port.
+#[tokio::test(flavor = "multi_thread")]
+async fn finding_ids_survive_a_lab_restart_on_new_ports() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let lab = Lab::start(LabOptions::default()).await.unwrap();
+        let t = target(&lab, "cors-reflection", "vulnerable");
+        let out = mortar(&scan_args(t, &["--format", "json"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        let ids: Vec<String> =
+            report["findings"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_string()).collect();
+        runs.push((t.url.clone(), ids));
+        lab.shutdown();
+    }
+    assert_ne!(runs[0].0, runs[1].0, "the lab should have moved ports");
+    assert!(!runs[0].1.is_empty());
+    assert_eq!(runs[0].1, runs[1].1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn threshold_100_fails_on_findings_and_passes_on_the_fixed_variant() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let vulnerable =
+        mortar(&scan_args(target(&lab, "cors-reflection", "vulnerable"), &["--threshold", "100"]), &[]).await;
+    assert_eq!(vulnerable.code, 1, "{}", vulnerable.stderr);
+    assert!(vulnerable.stderr.contains("gate failed"));
+    let fixed = mortar(&scan_args(target(&lab, "cors-reflection", "fixed"), &["--threshold", "100"]), &[]).await;
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+    let fail_on = mortar(&scan_args(target(&lab, "cors-reflection", "vulnerable"), &["--fail-on", "high"]), &[]).await;
+    assert_eq!(fail_on.code, 1);
+    lab.shutdown();
+}
+
+/// The lab target echoes the caller's token in its body: evidence must not.
+#[tokio::test(flavor = "multi_thread")]
+async fn evidence_never_contains_an_identity_secret_even_when_echoed() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = target(&lab, "version-disclosure", "vulnerable");
+    let identity_file = t.scan_args.iter().find_map(|a| a.split_once(":@").map(|(_, f)| f.to_string())).unwrap();
+    let header = std::fs::read_to_string(&identity_file).unwrap();
+    let token = header.trim().strip_prefix("Bearer ").unwrap().to_string();
+    assert!(token.len() >= 16);
+    let dir = tempfile::tempdir().unwrap();
+    let json_file = dir.path().join("report.json");
+    let report_arg = format!("json={}", json_file.display());
+    let json = mortar(&scan_args(t, &["--format", "json", "--report", &report_arg]), &[]).await;
+    assert_eq!(json.code, 0, "{}", json.stderr);
+    let summary = mortar(&scan_args(t, &["--format", "summary"]), &[]).await;
+    let file = std::fs::read_to_string(&json_file).unwrap();
+    // The echo was captured (so redaction, not absence, keeps the token out).
+    assert!(json.stdout.contains("$MORTAR_ALICE_AUTHORIZATION"), "echoed body not in evidence");
+    for (what, text) in
+        [("json", &json.stdout), ("summary", &summary.stdout), ("file", &file), ("stderr", &json.stderr)]
+    {
+        assert!(!text.contains(&token), "{what} output contains the secret");
+    }
+    lab.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_identity_stops_the_scan_with_exit_2() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = target(&lab, "version-disclosure", "fixed");
+    let ca = lab.ca_cert_path().to_str().unwrap().to_string();
+    let out = mortar(&["scan", &t.url, "--ca-cert", &ca, "--header", "Authorization: Bearer wrong"], &[]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("no identity is accepted"), "{}", out.stderr);
+    assert!(!out.stderr.contains("wrong"), "the refused secret was printed: {}", out.stderr);
+    lab.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn passive_categories_only_and_untested_ones_are_na() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = target(&lab, "cors-reflection", "fixed");
+    let out = mortar(&scan_args(t, &["--format", "json", "--profile", "passive"]), &[]).await;
+    let report = assert_valid_report(&out.stdout);
+    let bola = report["categories"].as_array().unwrap().iter().find(|c| c["id"] == "bola").unwrap();
+    assert_eq!(bola["grade"], "N/A");
+    assert!(bola["score"].is_null());
+    assert!(report["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("not tested")));
+    lab.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_exits_0_with_full_recall_and_precision() {
+    let out = mortar(&["demo"], &[]).await;
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("recall 2/2 (100%)"), "{}", out.stdout);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn baseline_gates_only_new_findings() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = target(&lab, "cors-reflection", "vulnerable");
+    let first = mortar(&scan_args(t, &["--format", "json"]), &[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("old.json");
+    std::fs::write(&baseline, &first.stdout).unwrap();
+    let plain = mortar(&scan_args(t, &["--threshold", "90"]), &[]).await;
+    assert_eq!(plain.code, 1);
+    let gated = mortar(
+        &scan_args(t, &["--threshold", "90", "--baseline", baseline.to_str().unwrap(), "--format", "json"]),
+        &[],
+    )
+    .await;
+    assert_eq!(gated.code, 0, "{}", gated.stderr);
+    let report = assert_valid_report(&gated.stdout);
+    assert_eq!(report["gate_score"], 100);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] == "unchanged"));
+    lab.shutdown();
+}
