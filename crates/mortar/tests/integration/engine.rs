@@ -1,68 +1,9 @@
 //! The engine against small loopback servers built to misbehave.
 
+use crate::support::{ok, raw_server};
 use mortar_engine::{Engine, EngineConfig, EngineError, HttpVersion, HttpVersionPref, Origin, ProxyConfig, Request};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// A raw server: records each request head and answers with `respond(n, head)`
-/// (`None`: accept and never answer).
-struct RawServer {
-    port: u16,
-    heads: Arc<Mutex<Vec<String>>>,
-    connections: Arc<AtomicUsize>,
-}
-
-async fn raw_server(respond: impl Fn(usize, &str) -> Option<Vec<u8>> + Send + Sync + 'static) -> RawServer {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let heads = Arc::new(Mutex::new(Vec::new()));
-    let connections = Arc::new(AtomicUsize::new(0));
-    let respond = Arc::new(respond);
-    let (h, c) = (heads.clone(), connections.clone());
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            c.fetch_add(1, Ordering::SeqCst);
-            let (heads, respond) = (h.clone(), respond.clone());
-            tokio::spawn(async move {
-                loop {
-                    let mut buf = Vec::new();
-                    let mut byte = [0u8; 1024];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut byte).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&byte[..n]),
-                        }
-                    }
-                    let head = String::from_utf8_lossy(&buf).to_string();
-                    let n = {
-                        let mut heads = heads.lock().unwrap();
-                        heads.push(head.clone());
-                        heads.len()
-                    };
-                    match respond(n, &head) {
-                        Some(bytes) => {
-                            if socket.write_all(&bytes).await.is_err() {
-                                return;
-                            }
-                        }
-                        None => {
-                            tokio::time::sleep(Duration::from_secs(60)).await;
-                            return;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    RawServer { port, heads, connections }
-}
-
-fn ok(body: &str) -> Vec<u8> {
-    format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}", body.len()).into_bytes()
-}
 
 fn engine(config: EngineConfig) -> Engine {
     let config = EngineConfig { scope_hosts: vec!["127.0.0.1".into()], ..config };
@@ -246,4 +187,30 @@ async fn an_untrusted_certificate_is_recorded_unless_strict() {
         }
     }
     lab.shutdown();
+}
+
+/// HTTP/2 with prior knowledge over plain TCP (h2c), against hyper's server.
+#[tokio::test(flavor = "multi_thread")]
+async fn h2c_prior_knowledge_speaks_http2() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let app = axum::Router::new().route("/v", axum::routing::get(|| async { "over h2c" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(async move {
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(socket), service)
+                    .await;
+            });
+        }
+    });
+    let e = engine(EngineConfig::default());
+    let mut request = Request::get(&origin(port), "/v");
+    request.options.http = HttpVersionPref::Http2;
+    let ex = e.send(request).await.unwrap();
+    assert_eq!((ex.response.status, ex.response.version), (200, HttpVersion::Http2));
+    assert_eq!(ex.response.text(), "over h2c");
+    assert_eq!(ex.request.version, HttpVersion::Http2);
 }

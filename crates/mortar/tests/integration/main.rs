@@ -6,4 +6,5 @@ mod support;
 
 mod cli;
 mod engine;
+mod hostile;
 mod lab_scans;
