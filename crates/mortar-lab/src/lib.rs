@@ -168,10 +168,7 @@ pub struct Lab {
 
 impl fmt::Debug for Lab {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Lab")
-            .field("targets", &self.targets)
-            .field("dir", &self.dir.path())
-            .finish_non_exhaustive()
+        f.debug_struct("Lab").field("targets", &self.targets).field("dir", &self.dir.path()).finish_non_exhaustive()
     }
 }
 
@@ -180,23 +177,15 @@ impl Lab {
     /// listener completes a TLS handshake. Must be awaited inside a tokio
     /// runtime (any flavour); the servers run on their own threads.
     pub async fn start(options: LabOptions) -> Result<Lab, LabError> {
-        let dir = tempfile::Builder::new()
-            .prefix("mortar-lab-")
-            .tempdir()
-            .map_err(LabError::TempDir)?;
+        let dir = tempfile::Builder::new().prefix("mortar-lab-").tempdir().map_err(LabError::TempDir)?;
         let pki = tls::Pki::generate()?;
         let ca_cert_path = dir.path().join("ca.pem");
         write_file(&ca_cert_path, pki.ca_pem.as_bytes(), 0o644)?;
 
         // From here on, an early return drops `servers`, stopping what started.
         let mut servers = serve::Servers::new()?;
-        let mut ctx = serve::LabContext::new(
-            dir.path(),
-            &ca_cert_path,
-            &pki,
-            servers.handle()?,
-            servers.stop_receiver(),
-        )?;
+        let mut ctx =
+            serve::LabContext::new(dir.path(), &ca_cert_path, &pki, servers.handle()?, servers.stop_receiver())?;
         let mut targets = Vec::new();
         for scenario in scenarios::ALL {
             for variant in [Variant::Vulnerable, Variant::Fixed] {
@@ -210,12 +199,7 @@ impl Lab {
         if let Some(lifetime) = options.max_lifetime {
             servers.stop_after(lifetime)?;
         }
-        Ok(Lab {
-            targets,
-            ca_cert_path,
-            servers,
-            dir,
-        })
+        Ok(Lab { targets, ca_cert_path, servers, dir })
     }
 
     /// Every target, in a stable order (scenario by scenario, vulnerable first).
@@ -243,10 +227,7 @@ impl Lab {
 
 /// Writes a file with the given Unix mode, creating it fresh.
 fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), LabError> {
-    let wrap = |source| LabError::WriteFile {
-        path: path.to_owned(),
-        source,
-    };
+    let wrap = |source| LabError::WriteFile { path: path.to_owned(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -255,8 +236,7 @@ fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), LabError> {
         options.mode(mode);
         let mut file = options.open(path).map_err(wrap)?;
         // The umask may have narrowed the mode; the CA must be world-readable.
-        file.set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(wrap)?;
+        file.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(wrap)?;
         file.write_all(contents).map_err(wrap)?;
     }
     #[cfg(not(unix))]

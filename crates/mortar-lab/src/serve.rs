@@ -84,22 +84,14 @@ impl LabContext {
 
     /// `["--ca-cert", "<dir>/ca.pem"]`, the start of every target's scan_args.
     pub(crate) fn ca_args(&self) -> Vec<String> {
-        vec![
-            "--ca-cert".to_owned(),
-            self.ca_cert_path.display().to_string(),
-        ]
+        vec!["--ca-cert".to_owned(), self.ca_cert_path.display().to_string()]
     }
 
     /// Serves `router` over HTTPS (h2 and HTTP/1.1) on a fresh loopback port.
     pub(crate) fn serve_axum(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
         let (listener, addr) = bind_loopback()?;
         let acceptor = TlsAcceptor::from(Arc::clone(&self.axum_tls));
-        self.runtime.spawn(axum_accept_loop(
-            listener,
-            acceptor,
-            router,
-            self.stop.clone(),
-        ));
+        self.runtime.spawn(axum_accept_loop(listener, acceptor, router, self.stop.clone()));
         self.addrs.push(addr);
         Ok(addr)
     }
@@ -217,18 +209,11 @@ impl Servers {
             .build()
             .map_err(LabError::Runtime)?;
         let (stop, _) = watch::channel(false);
-        Ok(Servers {
-            runtime: Some(runtime),
-            stop: Arc::new(stop),
-            actix: None,
-        })
+        Ok(Servers { runtime: Some(runtime), stop: Arc::new(stop), actix: None })
     }
 
     pub(crate) fn handle(&self) -> Result<Handle, LabError> {
-        self.runtime
-            .as_ref()
-            .map(|rt| rt.handle().clone())
-            .ok_or(LabError::Stopped)
+        self.runtime.as_ref().map(|rt| rt.handle().clone()).ok_or(LabError::Stopped)
     }
 
     pub(crate) fn stop_receiver(&self) -> watch::Receiver<bool> {
@@ -247,11 +232,7 @@ impl Servers {
     /// Stops everything after `lifetime`.
     pub(crate) fn stop_after(&self, lifetime: Duration) -> Result<(), LabError> {
         let stop = Arc::clone(&self.stop);
-        let actix = self
-            .actix
-            .as_ref()
-            .map(|a| a.handles.clone())
-            .unwrap_or_default();
+        let actix = self.actix.as_ref().map(|a| a.handles.clone()).unwrap_or_default();
         self.handle()?.spawn(async move {
             tokio::time::sleep(lifetime).await;
             stop.send_replace(true);
@@ -284,14 +265,12 @@ impl Drop for Servers {
             // here (dropping it inside the closure would panic).
             let (runtime_tx, runtime_rx) = mpsc::channel::<Runtime>();
             let (done_tx, done) = mpsc::channel();
-            let spawned = std::thread::Builder::new()
-                .name("mortar-lab-stop".to_owned())
-                .spawn(move || {
-                    if let Ok(runtime) = runtime_rx.recv() {
-                        runtime.shutdown_timeout(RUNTIME_STOP_WAIT);
-                    }
-                    let _ = done_tx.send(());
-                });
+            let spawned = std::thread::Builder::new().name("mortar-lab-stop".to_owned()).spawn(move || {
+                if let Ok(runtime) = runtime_rx.recv() {
+                    runtime.shutdown_timeout(RUNTIME_STOP_WAIT);
+                }
+                let _ = done_tx.send(());
+            });
             match spawned {
                 Ok(_) => match runtime_tx.send(runtime) {
                     Ok(()) => {
@@ -343,10 +322,7 @@ impl ActixThread {
                 let _ = done_tx.send(());
             })
             .map_err(LabError::Runtime)?;
-        let handles = started_rx
-            .await
-            .map_err(|_| LabError::Stopped)?
-            .map_err(LabError::Actix)?;
+        let handles = started_rx.await.map_err(|_| LabError::Stopped)?.map_err(LabError::Actix)?;
         Ok(ActixThread { handles, done })
     }
 

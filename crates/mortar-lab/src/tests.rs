@@ -18,10 +18,7 @@ struct Reply {
 
 impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -39,25 +36,11 @@ fn connector(lab: &Lab) -> tokio_rustls::TlsConnector {
 }
 
 /// Sends one `Connection: close` request and reads the whole response.
-async fn request(
-    lab: &Lab,
-    url: &str,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-) -> Reply {
-    let authority = url
-        .strip_prefix("https://")
-        .and_then(|rest| rest.split('/').next())
-        .expect("https URL");
-    let tcp = tokio::net::TcpStream::connect(authority)
-        .await
-        .expect("connect");
+async fn request(lab: &Lab, url: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let authority = url.strip_prefix("https://").and_then(|rest| rest.split('/').next()).expect("https URL");
+    let tcp = tokio::net::TcpStream::connect(authority).await.expect("connect");
     let name = ServerName::try_from("127.0.0.1").expect("server name");
-    let mut tls = connector(lab)
-        .connect(name, tcp)
-        .await
-        .expect("TLS handshake");
+    let mut tls = connector(lab).connect(name, tcp).await.expect("TLS handshake");
     let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
     for (name, value) in headers {
         raw.push_str(&format!("{name}: {value}\r\n"));
@@ -76,39 +59,23 @@ async fn request(
     let status_line = lines.next().expect("status line");
     let mut parts = status_line.split(' ');
     assert_eq!(parts.next(), Some("HTTP/1.1"), "status line: {status_line}");
-    let status = parts
-        .next()
-        .and_then(|s| s.parse().ok())
-        .expect("status code");
+    let status = parts.next().and_then(|s| s.parse().ok()).expect("status code");
     let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    Reply {
-        status,
-        headers,
-        body: body.to_owned(),
-    }
+    Reply { status, headers, body: body.to_owned() }
 }
 
 fn target<'a>(lab: &'a Lab, scenario: &str, variant: Variant) -> &'a LabTarget {
-    lab.targets()
-        .iter()
-        .find(|t| t.scenario == scenario && t.variant == variant)
-        .expect("target present")
+    lab.targets().iter().find(|t| t.scenario == scenario && t.variant == variant).expect("target present")
 }
 
 /// Reads `Bearer <token>` from the file named in `--identity alice=Authorization:@FILE`.
 fn authorization(target: &LabTarget) -> String {
-    let position = target
-        .scan_args
-        .iter()
-        .position(|a| a == "--identity")
-        .expect("--identity");
+    let position = target.scan_args.iter().position(|a| a == "--identity").expect("--identity");
     let spec = &target.scan_args[position + 1];
-    let file = spec
-        .strip_prefix("alice=Authorization:@")
-        .expect("identity spec");
+    let file = spec.strip_prefix("alice=Authorization:@").expect("identity spec");
     std::fs::read_to_string(file).expect("identity file")
 }
 
@@ -116,10 +83,7 @@ fn authorization(target: &LabTarget) -> String {
 async fn targets_are_distinct_https_loopback_services() {
     let lab = Lab::start(LabOptions::default()).await.expect("lab starts");
     let targets = lab.targets();
-    let order: Vec<(&str, Variant)> = targets
-        .iter()
-        .map(|t| (t.scenario.as_str(), t.variant))
-        .collect();
+    let order: Vec<(&str, Variant)> = targets.iter().map(|t| (t.scenario.as_str(), t.variant)).collect();
     assert_eq!(
         order,
         [
@@ -133,34 +97,19 @@ async fn targets_are_distinct_https_loopback_services() {
     let ca = lab.ca_cert_path().display().to_string();
     let mut ports = HashSet::new();
     for target in targets {
-        let rest = target
-            .url
-            .strip_prefix("https://127.0.0.1:")
-            .expect("https on 127.0.0.1");
-        let port: u16 = rest
-            .split('/')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port");
+        let rest = target.url.strip_prefix("https://127.0.0.1:").expect("https on 127.0.0.1");
+        let port: u16 = rest.split('/').next().and_then(|p| p.parse().ok()).expect("port");
         assert!(ports.insert(port), "port {port} reused");
         assert_eq!(target.scan_args[..2], ["--ca-cert".to_owned(), ca.clone()]);
         let reply = request(&lab, &target.url, "GET", "/api/", &[]).await;
-        assert!(
-            [200, 401].contains(&reply.status),
-            "{}: status {}",
-            target.url,
-            reply.status
-        );
+        assert!([200, 401].contains(&reply.status), "{}: status {}", target.url, reply.status);
     }
     assert_eq!(ports.len(), 4);
 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(lab.ca_cert_path())
-            .expect("ca.pem")
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(lab.ca_cert_path()).expect("ca.pem").permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
     }
 }
@@ -184,29 +133,14 @@ async fn cors_vulnerable_reflects_and_fixed_does_not() {
     );
     let reply = request(&lab, &vulnerable.url, "GET", "/api/orders", &evil).await;
     assert_eq!(reply.status, 200);
-    assert_eq!(
-        reply.header("access-control-allow-origin"),
-        Some("https://evil.example")
-    );
-    assert_eq!(
-        reply.header("access-control-allow-credentials"),
-        Some("true")
-    );
+    assert_eq!(reply.header("access-control-allow-origin"), Some("https://evil.example"));
+    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
     assert!(reply.body.contains("ord_1001"), "body: {}", reply.body);
-    let preflight = [
-        ("Origin", "https://evil.example"),
-        ("Access-Control-Request-Method", "GET"),
-    ];
+    let preflight = [("Origin", "https://evil.example"), ("Access-Control-Request-Method", "GET")];
     let reply = request(&lab, &vulnerable.url, "OPTIONS", "/api/orders", &preflight).await;
     assert_eq!(reply.status, 204);
-    assert_eq!(
-        reply.header("access-control-allow-origin"),
-        Some("https://evil.example")
-    );
-    assert_eq!(
-        reply.header("access-control-allow-credentials"),
-        Some("true")
-    );
+    assert_eq!(reply.header("access-control-allow-origin"), Some("https://evil.example"));
+    assert_eq!(reply.header("access-control-allow-credentials"), Some("true"));
 
     let fixed = target(&lab, "cors-reflection", Variant::Fixed);
     assert!(fixed.expected.is_empty());
@@ -218,10 +152,7 @@ async fn cors_vulnerable_reflects_and_fixed_does_not() {
     assert_eq!(reply.header("access-control-allow-origin"), None);
     let good = [("Origin", "https://app.example.com")];
     let reply = request(&lab, &fixed.url, "GET", "/api/", &good).await;
-    assert_eq!(
-        reply.header("access-control-allow-origin"),
-        Some("https://app.example.com")
-    );
+    assert_eq!(reply.header("access-control-allow-origin"), Some("https://app.example.com"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,23 +164,12 @@ async fn version_disclosure_needs_the_token_and_only_vulnerable_discloses() {
     let vulnerable_auth = authorization(vulnerable);
     let fixed_auth = authorization(fixed);
     assert!(vulnerable_auth.starts_with("Bearer ") && vulnerable_auth.len() == 7 + 32);
-    assert_ne!(
-        vulnerable_auth, fixed_auth,
-        "each variant has its own token"
-    );
+    assert_ne!(vulnerable_auth, fixed_auth, "each variant has its own token");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let file = vulnerable
-            .scan_args
-            .last()
-            .and_then(|s| s.split_once('@'))
-            .expect("@file")
-            .1;
-        let mode = std::fs::metadata(file)
-            .expect("identity")
-            .permissions()
-            .mode();
+        let file = vulnerable.scan_args.last().and_then(|s| s.split_once('@')).expect("@file").1;
+        let mode = std::fs::metadata(file).expect("identity").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -258,43 +178,18 @@ async fn version_disclosure_needs_the_token_and_only_vulnerable_discloses() {
     assert_eq!(reply.status, 401);
     assert_eq!(reply.body, r#"{"error":"unauthorized"}"#);
     assert_eq!(reply.header("server"), Some("inventory-api/2.4.1"));
-    let reply = request(
-        &lab,
-        &fixed.url,
-        "GET",
-        "/api/",
-        &[("Authorization", &vulnerable_auth)],
-    )
-    .await;
+    let reply = request(&lab, &fixed.url, "GET", "/api/", &[("Authorization", &vulnerable_auth)]).await;
     assert_eq!(reply.status, 401, "tokens are per variant");
     assert_eq!(reply.header("server"), None);
 
-    let reply = request(
-        &lab,
-        &vulnerable.url,
-        "GET",
-        "/api/",
-        &[("Authorization", &vulnerable_auth)],
-    )
-    .await;
+    let reply = request(&lab, &vulnerable.url, "GET", "/api/", &[("Authorization", &vulnerable_auth)]).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("server"), Some("inventory-api/2.4.1"));
     assert_eq!(reply.header("x-powered-by"), Some("actix-web/4.4.0"));
     let body: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON body");
-    assert_eq!(
-        body["caller"],
-        vulnerable_auth.as_str(),
-        "the credential is echoed"
-    );
+    assert_eq!(body["caller"], vulnerable_auth.as_str(), "the credential is echoed");
 
-    let reply = request(
-        &lab,
-        &fixed.url,
-        "GET",
-        "/api/items",
-        &[("Authorization", &fixed_auth)],
-    )
-    .await;
+    let reply = request(&lab, &fixed.url, "GET", "/api/items", &[("Authorization", &fixed_auth)]).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("server"), None);
     assert_eq!(reply.header("x-powered-by"), None);
@@ -306,10 +201,7 @@ async fn version_disclosure_needs_the_token_and_only_vulnerable_discloses() {
             "--ca-cert".to_owned(),
             lab.ca_cert_path().display().to_string(),
             "--identity".to_owned(),
-            format!(
-                "alice=Authorization:@{}/version-disclosure-vulnerable.identity",
-                lab.dir.path().display()
-            ),
+            format!("alice=Authorization:@{}/version-disclosure-vulnerable.identity", lab.dir.path().display()),
         ]
     );
 }
@@ -324,31 +216,14 @@ async fn json_line_is_one_line_with_keys_in_order() {
         assert_eq!(value["variant"], target.variant.as_str());
         assert!(value["spec"].is_null());
         // serde_json::Value sorts keys, so check the order on the text itself.
-        let keys = [
-            "scenario",
-            "variant",
-            "url",
-            "spec",
-            "scan_args",
-            "expected",
-            "allowed",
-        ];
-        let positions: Vec<usize> = keys
-            .iter()
-            .map(|k| line.find(&format!("\"{k}\":")).expect("key present"))
-            .collect();
+        let keys = ["scenario", "variant", "url", "spec", "scan_args", "expected", "allowed"];
+        let positions: Vec<usize> =
+            keys.iter().map(|k| line.find(&format!("\"{k}\":")).expect("key present")).collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{line}");
         assert_eq!(value.as_object().map(|o| o.len()), Some(keys.len()));
     }
-    let at = Expected::At {
-        check: "c".into(),
-        method: "GET".into(),
-        path: "/p".into(),
-    };
-    assert_eq!(
-        serde_json::to_string(&at).expect("serialises"),
-        r#"{"check":"c","method":"GET","path":"/p"}"#
-    );
+    let at = Expected::At { check: "c".into(), method: "GET".into(), path: "/p".into() };
+    assert_eq!(serde_json::to_string(&at).expect("serialises"), r#"{"check":"c","method":"GET","path":"/p"}"#);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -358,13 +233,7 @@ async fn shutdown_stops_servers_and_removes_files() {
     let authorities: Vec<String> = lab
         .targets()
         .iter()
-        .map(|t| {
-            t.url["https://".len()..]
-                .split('/')
-                .next()
-                .unwrap_or_default()
-                .to_owned()
-        })
+        .map(|t| t.url["https://".len()..].split('/').next().unwrap_or_default().to_owned())
         .collect();
     lab.shutdown();
     assert!(!dir.exists(), "temp dir removed");
@@ -377,23 +246,13 @@ async fn shutdown_stops_servers_and_removes_files() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn max_lifetime_stops_the_lab() {
-    let options = LabOptions {
-        max_lifetime: Some(Duration::from_millis(300)),
-    };
+    let options = LabOptions { max_lifetime: Some(Duration::from_millis(300)) };
     let lab = Lab::start(options).await.expect("lab starts");
-    tokio::time::timeout(Duration::from_secs(5), lab.wait())
-        .await
-        .expect("lifetime elapses");
+    tokio::time::timeout(Duration::from_secs(5), lab.wait()).await.expect("lifetime elapses");
     // Give the accept loops and actix a moment to close their sockets.
     tokio::time::sleep(Duration::from_millis(300)).await;
     for target in lab.targets() {
-        let authority = target.url["https://".len()..]
-            .split('/')
-            .next()
-            .unwrap_or_default();
-        assert!(
-            tokio::net::TcpStream::connect(authority).await.is_err(),
-            "{authority} still accepts connections"
-        );
+        let authority = target.url["https://".len()..].split('/').next().unwrap_or_default();
+        assert!(tokio::net::TcpStream::connect(authority).await.is_err(), "{authority} still accepts connections");
     }
 }

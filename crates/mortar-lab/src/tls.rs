@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
 };
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -41,34 +41,24 @@ impl Pki {
     pub(crate) fn generate() -> Result<Pki, LabError> {
         // rcgen takes `time::OffsetDateTime`; derive "now" from the epoch so
         // the crate needs no direct dependency on `time`.
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let now = rcgen::date_time_ymd(1970, 1, 1) + since_epoch;
         let not_before = now - ONE_DAY;
         let not_after = now + VALIDITY;
 
         let mut ca_params = CertificateParams::default();
         ca_params.distinguished_name = rcgen::DistinguishedName::new();
-        ca_params
-            .distinguished_name
-            .push(DnType::CommonName, "mortar lab CA");
+        ca_params.distinguished_name.push(DnType::CommonName, "mortar lab CA");
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        ca_params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         ca_params.not_before = not_before;
         ca_params.not_after = not_after;
         let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate()?)?;
 
-        let mut leaf_params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+        let mut leaf_params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])?;
         leaf_params.distinguished_name = rcgen::DistinguishedName::new();
-        leaf_params
-            .distinguished_name
-            .push(DnType::CommonName, "mortar lab server");
+        leaf_params.distinguished_name.push(DnType::CommonName, "mortar lab server");
         leaf_params.is_ca = IsCa::ExplicitNoCa;
         leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -91,10 +81,7 @@ impl Pki {
         let mut config = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()?
             .with_no_client_auth()
-            .with_single_cert(
-                vec![self.leaf_der.clone()],
-                PrivateKeyDer::Pkcs8(self.leaf_key.clone_key()),
-            )?;
+            .with_single_cert(vec![self.leaf_der.clone()], PrivateKeyDer::Pkcs8(self.leaf_key.clone_key()))?;
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Ok(config)
     }
@@ -113,9 +100,6 @@ impl Pki {
 /// `len` random bytes as lowercase hex, from the ring provider's CSPRNG.
 pub(crate) fn random_hex(len: usize) -> Result<String, LabError> {
     let mut bytes = vec![0u8; len];
-    provider()
-        .secure_random
-        .fill(&mut bytes)
-        .map_err(|_| LabError::Random)?;
+    provider().secure_random.fill(&mut bytes).map_err(|_| LabError::Random)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }

@@ -18,10 +18,7 @@ use super::Scenario;
 use crate::serve::LabContext;
 use crate::{Expected, LabError, LabTarget, Variant};
 
-pub(super) const SCENARIO: Scenario = Scenario {
-    name: "cors-reflection",
-    start,
-};
+pub(super) const SCENARIO: Scenario = Scenario { name: "cors-reflection", start };
 
 /// The only cross-origin caller the fixed variant trusts.
 const ALLOWED_ORIGIN: &str = "https://app.example.com";
@@ -29,9 +26,7 @@ const ALLOWED_ORIGIN: &str = "https://app.example.com";
 fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
     let addr = ctx.serve_axum(router(variant))?;
     let expected = match variant {
-        Variant::Vulnerable => vec![Expected::Check(
-            "misconfiguration.cors-reflected-origin".to_owned(),
-        )],
+        Variant::Vulnerable => vec![Expected::Check("misconfiguration.cors-reflected-origin".to_owned())],
         Variant::Fixed => Vec::new(),
     };
     Ok(LabTarget {
@@ -87,10 +82,7 @@ async fn cors(State(variant): State<Variant>, request: Request, next: Next) -> R
     }
     if let Some(origin) = origin.filter(|origin| origin_allowed(variant, origin)) {
         headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
+        headers.insert(ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
     }
     response
 }

@@ -18,35 +18,26 @@ use super::Scenario;
 use crate::serve::LabContext;
 use crate::{Expected, LabError, LabTarget, Variant};
 
-pub(super) const SCENARIO: Scenario = Scenario {
-    name: "version-disclosure",
-    start,
-};
+pub(super) const SCENARIO: Scenario = Scenario { name: "version-disclosure", start };
 
 /// The exact `Authorization` value the service accepts.
 struct ExpectedAuthorization(String);
 
 fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
     let authorization = format!("Bearer {}", crate::tls::random_hex(16)?);
-    let identity_path = ctx
-        .dir()
-        .join(format!("{}-{variant}.identity", SCENARIO.name));
+    let identity_path = ctx.dir().join(format!("{}-{variant}.identity", SCENARIO.name));
     crate::write_private_file(&identity_path, authorization.as_bytes())?;
 
     let authorization: Arc<str> = authorization.into();
     let disclose = variant == Variant::Vulnerable;
     let addr = ctx.serve_actix(move || {
         App::new()
-            .app_data(web::Data::new(ExpectedAuthorization(
-                authorization.to_string(),
-            )))
+            .app_data(web::Data::new(ExpectedAuthorization(authorization.to_string())))
             .wrap(from_fn(require_bearer))
             // Outermost, so the 401s disclose the versions as well.
             .wrap(Condition::new(
                 disclose,
-                DefaultHeaders::new()
-                    .add(("Server", "inventory-api/2.4.1"))
-                    .add(("X-Powered-By", "actix-web/4.4.0")),
+                DefaultHeaders::new().add(("Server", "inventory-api/2.4.1")).add(("X-Powered-By", "actix-web/4.4.0")),
             ))
             .route("/api/", web::get().to(index))
             .route("/api/items", web::get().to(items))
@@ -75,19 +66,16 @@ async fn require_bearer(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let authorized = match (
-        request.app_data::<web::Data<ExpectedAuthorization>>(),
-        request.headers().get(AUTHORIZATION),
-    ) {
-        (Some(expected), Some(given)) => constant_time_eq(expected.0.as_bytes(), given.as_bytes()),
-        _ => false,
-    };
+    let authorized =
+        match (request.app_data::<web::Data<ExpectedAuthorization>>(), request.headers().get(AUTHORIZATION)) {
+            (Some(expected), Some(given)) => constant_time_eq(expected.0.as_bytes(), given.as_bytes()),
+            _ => false,
+        };
     if authorized {
         return Ok(next.call(request).await?.map_into_left_body());
     }
-    let response = HttpResponse::Unauthorized()
-        .insert_header((WWW_AUTHENTICATE, "Bearer"))
-        .json(json!({"error": "unauthorized"}));
+    let response =
+        HttpResponse::Unauthorized().insert_header((WWW_AUTHENTICATE, "Bearer")).json(json!({"error": "unauthorized"}));
     Ok(request.into_response(response).map_into_right_body())
 }
 
@@ -97,11 +85,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn index(request: HttpRequest) -> HttpResponse {
-    let caller = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
+    let caller = request.headers().get(AUTHORIZATION).and_then(|value| value.to_str().ok()).unwrap_or_default();
     HttpResponse::Ok().json(json!({"service": "inventory", "caller": caller}))
 }
 
