@@ -139,6 +139,9 @@ impl Alpn {
     }
 }
 
+/// Header names and values, in order.
+type Headers = Vec<(String, Vec<u8>)>;
+
 /// Client configurations by (identity with a client certificate, ALPN list).
 type TlsConfigCache = Mutex<HashMap<(Option<String>, Alpn), Arc<rustls::ClientConfig>>>;
 
@@ -564,11 +567,11 @@ impl Engine {
         Ok(Exchange { request: sent, response })
     }
 
-    async fn h2_exchange(&self, request: &Request, pooled: PooledH2) -> Result<Exchange, EngineError> {
+    /// The `http::Request` HTTP/2 sends for `request`, and the headers as sent.
+    fn h2_request(&self, request: &Request) -> Result<(http::Request<()>, Headers), EngineError> {
         let headers = self.wire_headers(request, HttpVersion::Http2);
-        let url = request.url();
         let mut builder =
-            http::Request::builder().method(request.method.as_str()).uri(url.as_str()).version(http::Version::HTTP_2);
+            http::Request::builder().method(request.method.as_str()).uri(request.url()).version(http::Version::HTTP_2);
         for (name, value) in &headers {
             // Connection-specific headers are forbidden in HTTP/2.
             if matches!(
@@ -582,6 +585,135 @@ impl Engine {
         let http_request = builder
             .body(())
             .map_err(|e| EngineError::InvalidRequest(format!("HTTP/2 cannot carry this request: {e}")))?;
+        Ok((http_request, headers))
+    }
+
+    /// Sends `requests` as one synchronized burst (see [`crate::burst`]).
+    ///
+    /// Every request must go to the same origin; the connection's client
+    /// certificate is the first request's identity's. The burst counts all its
+    /// requests against `--max-requests` up front and is not limited by
+    /// `--concurrency` (a burst's point is to be concurrent).
+    pub async fn burst(
+        &self,
+        requests: Vec<Request>,
+        options: crate::burst::BurstOptions,
+    ) -> Result<crate::burst::BurstReport, EngineError> {
+        use crate::burst::{BurstJob, BurstMode};
+        let c = &self.inner.counters;
+        let first = requests.first().ok_or_else(|| EngineError::InvalidRequest("a burst needs a request".into()))?;
+        let origin = first.origin.clone();
+        if requests.iter().any(|r| r.origin != origin) {
+            return Err(EngineError::InvalidRequest("every request of a burst must go to the same origin".into()));
+        }
+        if !self.in_scope(&origin.host) {
+            c.out_of_scope.fetch_add(1, Ordering::SeqCst);
+            return Err(EngineError::OutOfScope { host: origin.host.clone() });
+        }
+        if self.inner.config.deadline.is_some_and(|d| Instant::now() >= d) {
+            c.deadline_reached.store(true, Ordering::SeqCst);
+            return Err(EngineError::DeadlineReached);
+        }
+        let n = requests.len() as u64;
+        if let Some(limit) = self.inner.config.max_requests {
+            if c.requests.fetch_add(n, Ordering::SeqCst) + n > limit {
+                c.requests.fetch_sub(n, Ordering::SeqCst);
+                c.over_budget.fetch_add(n, Ordering::SeqCst);
+                return Err(EngineError::BudgetExhausted { limit });
+            }
+        } else {
+            c.requests.fetch_add(n, Ordering::SeqCst);
+        }
+        if let Ok(mut m) = self.inner.per_tag.lock() {
+            for r in &requests {
+                if let Some(tag) = r.tag {
+                    *m.entry(tag).or_default() += 1;
+                }
+            }
+        }
+        let identity = first.identity.clone();
+        let tls = if origin.https {
+            Some((
+                self.tls_config(identity.as_deref(), Alpn::Http2)?,
+                self.tls_config(identity.as_deref(), Alpn::Http1)?,
+                self.tls_config(identity.as_deref(), Alpn::Both)?,
+            ))
+        } else {
+            None
+        };
+        let mut h1_wires = Vec::with_capacity(requests.len());
+        let mut h1_sent = Vec::with_capacity(requests.len());
+        for r in &requests {
+            let headers = self.wire_headers(r, HttpVersion::Http11);
+            let wire = r.raw.clone().unwrap_or_else(|| h1::serialize(&r.method, &r.target, &headers, &r.body));
+            h1_sent.push(match &r.raw {
+                Some(raw) => describe_raw(raw, &origin),
+                None => SentRequest {
+                    method: r.method.clone(),
+                    url: r.url(),
+                    version: HttpVersion::Http11,
+                    headers,
+                    body: r.body.clone(),
+                },
+            });
+            h1_wires.push(wire);
+        }
+        let wants_h2 = matches!(options.mode, BurstMode::Auto | BurstMode::SinglePacket);
+        let mut h2_requests = None;
+        let mut h2_sent = Vec::new();
+        if wants_h2 && requests.iter().all(|r| r.raw.is_none()) {
+            let mut built = Vec::with_capacity(requests.len());
+            for r in &requests {
+                let (http_request, headers) = self.h2_request(r)?;
+                h2_sent.push(SentRequest {
+                    method: r.method.clone(),
+                    url: r.url(),
+                    version: HttpVersion::Http2,
+                    headers: headers.into_iter().filter(|(n, _)| !n.eq_ignore_ascii_case("host")).collect(),
+                    body: r.body.clone(),
+                });
+                built.push((http_request, r.body.clone()));
+            }
+            h2_requests = Some(built);
+        }
+        let mut timeout = options.timeout.unwrap_or(self.inner.config.timeout) + options.settle;
+        if let Some(left) = self.time_left() {
+            timeout = timeout.min(left);
+        }
+        let job = BurstJob {
+            origin,
+            proxy: self.inner.config.proxy.clone(),
+            tls,
+            verifier: self.inner.verifier.clone(),
+            h1_wires,
+            h1_sent,
+            h2_requests,
+            h2_sent,
+            head_only: requests.iter().map(|r| r.method.eq_ignore_ascii_case("HEAD")).collect(),
+            options,
+            max_body: self.inner.config.max_body,
+            timeout,
+        };
+        let result = crate::burst::run(job).await;
+        match &result {
+            Ok(report) => {
+                let answered = report.responses.iter().filter(|r| r.status.is_some()).count() as u64;
+                c.responses.fetch_add(answered, Ordering::SeqCst);
+                c.errors.fetch_add(n - answered, Ordering::SeqCst);
+            }
+            Err(EngineError::Timeout(_)) => {
+                c.timeouts.fetch_add(n, Ordering::SeqCst);
+            }
+            Err(_) => {
+                c.errors.fetch_add(n, Ordering::SeqCst);
+            }
+        }
+        result
+    }
+
+    async fn h2_exchange(&self, request: &Request, pooled: PooledH2) -> Result<Exchange, EngineError> {
+        let (http_request, headers) = self.h2_request(request)?;
+        let url = request.url();
         let mut send = pooled.send.ready().await.map_err(EngineError::H2)?;
         let started = Instant::now();
         let end_of_stream = request.body.is_empty();

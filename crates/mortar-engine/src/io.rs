@@ -26,6 +26,7 @@ pub trait IoWrapper: Send + Sync {
 pub struct WriteCounter {
     writes: AtomicU64,
     bytes: AtomicU64,
+    sizes: std::sync::Mutex<Vec<u64>>,
 }
 
 impl WriteCounter {
@@ -36,6 +37,10 @@ impl WriteCounter {
     /// Bytes written.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::SeqCst)
+    }
+    /// The size of every write, in order.
+    pub fn sizes(&self) -> Vec<u64> {
+        self.sizes.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 
@@ -71,6 +76,9 @@ impl AsyncWrite for CountingIo {
         {
             self.counter.writes.fetch_add(1, Ordering::SeqCst);
             self.counter.bytes.fetch_add(*n as u64, Ordering::SeqCst);
+            if let Ok(mut sizes) = self.counter.sizes.lock() {
+                sizes.push(*n as u64);
+            }
         }
         poll
     }

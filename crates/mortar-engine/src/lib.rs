@@ -8,15 +8,19 @@
 //!
 //! [`Evidence`]: mortar_model::Evidence
 
+pub mod burst;
 mod connect;
 mod engine;
+pub mod gate;
 pub mod h1;
 pub mod io;
 pub mod redact;
 pub mod request;
 pub mod tls;
 
+pub use burst::{BurstMode, BurstOptions, BurstReport, BurstResponse};
 pub use engine::{Engine, EngineConfig, ProxyConfig};
+pub use gate::{GateWrapper, WriteGate};
 pub use io::{BoxIo, CountingWrapper, IoWrapper, WriteCounter};
 pub use redact::Redactor;
 pub use request::{Exchange, HttpVersion, HttpVersionPref, Origin, Request, RequestOptions, Response, SentRequest};

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+mod bench;
 mod scenarios;
 mod serve;
 mod tls;
@@ -155,11 +156,21 @@ pub enum LabError {
     },
 }
 
+/// Base URLs of the benchmark endpoints (ending in `/bench/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BenchUrls {
+    /// HTTPS with ALPN h2 and http/1.1.
+    pub tls: String,
+    /// Plain TCP: HTTP/1.1, or h2c with prior knowledge.
+    pub plain: String,
+}
+
 /// The running lab: its targets, servers and temporary directory (CA
 /// certificate, identity files). Dropping it stops the servers and removes
 /// the directory.
 pub struct Lab {
     targets: Vec<LabTarget>,
+    bench: BenchUrls,
     ca_cert_path: PathBuf,
     // Declared before `dir`: servers stop before their files disappear.
     servers: serve::Servers,
@@ -194,17 +205,28 @@ impl Lab {
                 targets.push(target);
             }
         }
+        let bench_router = bench::router();
+        let bench_tls = ctx.serve_axum(bench_router.clone())?;
+        let bench_plain = ctx.serve_axum_plain(bench_router)?;
+        let bench =
+            BenchUrls { tls: format!("https://{bench_tls}/bench/"), plain: format!("http://{bench_plain}/bench/") };
         servers.start_actix(&mut ctx).await?;
         serve::wait_ready(&pki, ctx.addrs()).await?;
         if let Some(lifetime) = options.max_lifetime {
             servers.stop_after(lifetime)?;
         }
-        Ok(Lab { targets, ca_cert_path, servers, dir })
+        Ok(Lab { targets, bench, ca_cert_path, servers, dir })
     }
 
     /// Every target, in a stable order (scenario by scenario, vulnerable first).
     pub fn targets(&self) -> &[LabTarget] {
         &self.targets
+    }
+
+    /// The benchmark endpoints (see the `bench` module): not scenarios, so not
+    /// in [`Lab::targets`] nor in `mortar lab`'s output.
+    pub fn bench(&self) -> &BenchUrls {
+        &self.bench
     }
 
     /// The lab CA certificate (PEM), to pass as `--ca-cert`.

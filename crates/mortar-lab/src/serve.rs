@@ -96,6 +96,14 @@ impl LabContext {
         Ok(addr)
     }
 
+    /// Serves `router` over plain TCP (HTTP/1.1 and h2c with prior knowledge)
+    /// on a fresh loopback port. Only for benchmark endpoints: scenarios use TLS.
+    pub(crate) fn serve_axum_plain(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
+        let (listener, addr) = bind_loopback()?;
+        self.runtime.spawn(axum_plain_accept_loop(listener, router, self.stop.clone()));
+        Ok(addr)
+    }
+
     /// Serves the actix `App` built by `factory` over HTTPS on a fresh
     /// loopback port. The server starts with the other actix servers once all
     /// scenarios are set up.
@@ -185,6 +193,35 @@ async fn axum_accept_loop(
                     {
                         tracing::debug!(%peer, error = %err, "lab: connection ended with an error");
                     }
+                });
+            }
+        }
+    }
+}
+
+/// Accepts plain TCP connections (HTTP/1.1 or h2c) until told to stop.
+async fn axum_plain_accept_loop(listener: StdTcpListener, router: axum::Router, mut stop: watch::Receiver<bool>) {
+    let listener = match tokio::net::TcpListener::from_std(listener) {
+        Ok(listener) => listener,
+        Err(err) => {
+            tracing::error!(error = %err, "lab: cannot register listener");
+            return;
+        }
+    };
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let _ = tcp.set_nodelay(true);
+                let service = TowerToHyperService::new(router.clone());
+                connections.spawn(async move {
+                    let _ = auto::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(tcp), service).await;
                 });
             }
         }

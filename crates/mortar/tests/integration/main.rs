@@ -8,3 +8,4 @@ mod cli;
 mod engine;
 mod hostile;
 mod lab_scans;
+mod race;

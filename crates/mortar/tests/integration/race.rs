@@ -1,0 +1,146 @@
+//! The synchronized-request engine. These tests run one at a time (a shared
+//! lock: bursts compete for the two cores) and assert no timings.
+
+use mortar_engine::{
+    BurstMode, BurstOptions, CountingWrapper, Engine, EngineConfig, EngineError, HttpVersion, Origin, Request,
+    TlsSettings,
+};
+use mortar_model::Target;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Bursts run one at a time.
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+pub fn lab_engine(lab: &mortar_lab::Lab, max_requests: Option<u64>) -> Engine {
+    let ca = std::fs::read(lab.ca_cert_path()).unwrap();
+    let config = EngineConfig {
+        scope_hosts: vec!["127.0.0.1".into()],
+        tls: TlsSettings { ca_pem: vec![ca], strict: true, only_given_roots: true },
+        max_requests,
+        ..EngineConfig::default()
+    };
+    Engine::new(config, &[]).unwrap()
+}
+
+fn origin_and_base(url: &str) -> (Origin, String) {
+    let target = Target::parse(url).unwrap();
+    (Origin::of(&target), target.base_path)
+}
+
+fn options(mode: BurstMode, counting: Option<&CountingWrapper>) -> BurstOptions {
+    BurstOptions {
+        mode,
+        settle: Duration::from_millis(5),
+        io_wrapper: counting.map(|c| Arc::new(c.clone()) as Arc<dyn mortar_engine::IoWrapper>),
+        timeout: Some(Duration::from_secs(20)),
+    }
+}
+
+/// The acceptance test: 100 trials of N = 20, over TLS (ALPN h2) and h2c; in
+/// every one the release is exactly one socket write holding every final frame.
+#[tokio::test(flavor = "multi_thread")]
+async fn single_packet_release_is_one_socket_write_in_every_trial() {
+    let _serial = SERIAL.lock().await;
+    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let engine = lab_engine(&lab, None);
+    for base in [lab.bench().tls.clone(), lab.bench().plain.clone()] {
+        let (origin, path) = origin_and_base(&base);
+        for trial in 0..100 {
+            let counting = CountingWrapper::default();
+            let requests: Vec<Request> = (0..20)
+                .map(|i| Request::new("POST", &origin, format!("{path}arrive")).body(format!("n={i}")))
+                .collect();
+            let report = engine.burst(requests, options(BurstMode::SinglePacket, Some(&counting))).await.unwrap();
+            assert_eq!(report.protocol, HttpVersion::Http2);
+            assert_eq!(report.release_writes, vec![1], "{base} trial {trial}: release took several writes");
+            // The write the socket saw is the release: 20 DATA frames of 9-byte header + 1 byte at least.
+            let release = report.release_bytes[0];
+            assert!(release >= 20 * 10, "{base} trial {trial}: release of {release} bytes cannot hold 20 frames");
+            assert!(
+                counting.counter.sizes().contains(&release),
+                "{base} trial {trial}: socket never saw the release of {release} bytes: {:?}",
+                counting.counter.sizes()
+            );
+            let ok = report.responses.iter().filter(|r| r.status == Some(200)).count();
+            assert_eq!(
+                ok,
+                20,
+                "{base} trial {trial}: {:?}",
+                report.responses.iter().map(|r| &r.error).collect::<Vec<_>>()
+            );
+        }
+    }
+    lab.shutdown();
+}
+
+/// A server that allows 5 concurrent streams gets batches of at most 5.
+#[tokio::test(flavor = "multi_thread")]
+async fn bursts_follow_the_servers_stream_limit() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let _serial = SERIAL.lock().await;
+    let app = axum::Router::new().route("/r", axum::routing::post(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            tokio::spawn(async move {
+                let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                builder.http2().max_concurrent_streams(5);
+                let _ = builder.serve_connection(TokioIo::new(socket), service).await;
+            });
+        }
+    });
+    let engine =
+        Engine::new(EngineConfig { scope_hosts: vec!["127.0.0.1".into()], ..EngineConfig::default() }, &[]).unwrap();
+    let origin = Origin { https: false, host: "127.0.0.1".into(), port };
+    let requests: Vec<Request> = (0..12).map(|_| Request::new("POST", &origin, "/r").body("x")).collect();
+    let report = engine.burst(requests, options(BurstMode::SinglePacket, None)).await.unwrap();
+    assert_eq!(report.stream_limit, Some(5));
+    assert_eq!(report.batches, vec![5, 5, 2]);
+    assert_eq!(report.release_writes, vec![1, 1, 1]);
+    assert!(report.responses.iter().all(|r| r.status == Some(200)));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn last_byte_naive_and_auto_get_every_response() {
+    let _serial = SERIAL.lock().await;
+    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let engine = lab_engine(&lab, None);
+    let (origin, path) = origin_and_base(&lab.bench().tls);
+    let make = || (0..10).map(|_| Request::get(&origin, format!("{path}arrive"))).collect::<Vec<_>>();
+    for (mode, expect_mode, expect_protocol) in [
+        (BurstMode::LastByte, BurstMode::LastByte, HttpVersion::Http11),
+        (BurstMode::Naive, BurstMode::Naive, HttpVersion::Http11),
+        (BurstMode::Auto, BurstMode::SinglePacket, HttpVersion::Http2),
+    ] {
+        let report = engine.burst(make(), options(mode, None)).await.unwrap();
+        assert_eq!((report.mode, report.protocol), (expect_mode, expect_protocol), "{mode:?}");
+        assert_eq!(report.responses.len(), 10);
+        assert!(report.responses.iter().all(|r| r.status == Some(200) && r.body == b"ok"), "{mode:?}");
+        assert!(report.responses.iter().all(|r| r.body_sha256.len() == 64));
+    }
+    // Plain HTTP: auto falls back to last-byte (h2c needs prior knowledge the server may lack).
+    let (plain, plain_path) = origin_and_base(&lab.bench().plain);
+    let requests: Vec<Request> = (0..4).map(|_| Request::get(&plain, format!("{plain_path}arrive"))).collect();
+    let report = engine.burst(requests, options(BurstMode::Auto, None)).await.unwrap();
+    assert_eq!(report.mode, BurstMode::LastByte);
+    lab.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_is_refused_whole_when_the_budget_is_short() {
+    let _serial = SERIAL.lock().await;
+    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let engine = lab_engine(&lab, Some(5));
+    let (origin, path) = origin_and_base(&lab.bench().tls);
+    let requests: Vec<Request> = (0..10).map(|_| Request::get(&origin, format!("{path}arrive"))).collect();
+    let result = engine.burst(requests, options(BurstMode::SinglePacket, None)).await;
+    assert!(matches!(result, Err(EngineError::BudgetExhausted { limit: 5 })));
+    assert_eq!(engine.stats().requests, 0);
+    let arrivals = engine.send(Request::new("POST", &origin, format!("{path}arrivals"))).await;
+    // The budget is still whole for normal requests, and nothing arrived.
+    assert_eq!(arrivals.unwrap().response.text(), "[]");
+    lab.shutdown();
+}
