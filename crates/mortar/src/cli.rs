@@ -26,8 +26,9 @@ pub enum Command {
     Lab(LabArgs),
     /// List every check: id, category, default severity, profile, description.
     Checks(ChecksArgs),
-    /// Send one synchronized burst of a request and show what came back (not available yet).
-    Race(PlannedArgs),
+    /// Send one synchronized burst of a request (or a small set) and show what came back.
+    /// Exit 0: the burst was sent; 2: it could not be.
+    Race(Box<RaceArgs>),
     /// Compare two JSON reports (not available yet).
     Diff(PlannedArgs),
     /// Audit certificate and key files (not available yet).
@@ -40,6 +41,61 @@ pub struct PlannedArgs {
     /// Arguments (ignored).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub rest: Vec<String>,
+}
+
+/// `mortar race`.
+#[derive(Debug, Args, Default)]
+pub struct RaceArgs {
+    /// Target URL (with --request: the scheme, host and port to send to; default: https and the file's Host).
+    pub url: Option<String>,
+    /// A raw HTTP request file (repeatable: the burst cycles through them).
+    #[arg(long, value_name = "FILE")]
+    pub request: Vec<PathBuf>,
+    /// A curl command line, quoted as one argument (repeatable).
+    #[arg(long, value_name = "'curl ...'")]
+    pub curl: Vec<String>,
+    /// Method for URL.
+    #[arg(short = 'X', long, value_name = "METHOD")]
+    pub method: Option<String>,
+    /// Body for URL (as curl --data-binary; @FILE reads a file).
+    #[arg(short = 'd', long, value_name = "BODY")]
+    pub data: Option<String>,
+    /// Requests in the burst [default: 20].
+    #[arg(short = 'n', long = "count", value_name = "N")]
+    pub count: Option<usize>,
+    /// auto | single-packet | last-byte | naive [default: auto: single-packet when the server speaks HTTP/2].
+    #[arg(long, value_name = "ENGINE")]
+    pub engine: Option<String>,
+    /// Statuses that count as success: codes or classes, comma-separated [default: 2xx].
+    #[arg(long, value_name = "CODES", default_value = "2xx")]
+    pub success: String,
+    /// The most successes the action should allow; more is reported as exceeded.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Identity with a header: NAME=HEADER:VALUE (the first identity sends the burst).
+    #[arg(long, value_name = "NAME=HEADER:VALUE")]
+    pub identity: Vec<String>,
+    /// Identity with a client certificate: NAME=CERT.pem,KEY.pem.
+    #[arg(long, value_name = "NAME=CERT,KEY")]
+    pub identity_cert: Vec<String>,
+    /// Header for the identity `default`: HEADER:VALUE (@file and env:VAR allowed).
+    #[arg(short = 'H', long, value_name = "HEADER:VALUE")]
+    pub header: Vec<String>,
+    /// Trust this CA (PEM) for the target.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Fail on an untrusted server certificate.
+    #[arg(long)]
+    pub strict_tls: bool,
+    /// Time limit for the burst, e.g. 10s [default: 10s].
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Pause between the partial requests and the release, e.g. 100ms [default: 100ms].
+    #[arg(long, value_name = "DURATION")]
+    pub settle: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
 }
 
 /// `mortar checks`.

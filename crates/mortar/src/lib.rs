@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod identity;
+pub mod race;
 pub mod scan;
 
 use clap::Parser;
@@ -96,7 +97,8 @@ pub async fn run(invocation: Invocation, stdout: &mut dyn Write, stderr: &mut dy
         }
         Command::Lab(args) => demo::lab_command(&args, stdout, stderr).await,
         Command::Demo(args) => demo::demo_command(&args, &invocation, stdout, stderr).await,
-        Command::Race(_) | Command::Diff(_) | Command::Tls(_) => {
+        Command::Race(args) => race::race_command(&args, &invocation, stdout, stderr).await,
+        Command::Diff(_) | Command::Tls(_) => {
             error_line(stderr, "this command is not available yet in this version");
             exit::ERROR
         }

@@ -84,7 +84,7 @@ async fn planned_features_say_not_yet() {
     let out = mortar(&["scan", "https://127.0.0.1/", "--format", "sarif"], &[]).await;
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("not available yet"), "{}", out.stderr);
-    let out = mortar(&["race"], &[]).await;
+    let out = mortar(&["diff", "a.json", "b.json"], &[]).await;
     assert_eq!(out.code, 2);
     one_line(&out.stderr);
 }

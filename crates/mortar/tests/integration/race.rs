@@ -144,3 +144,101 @@ async fn a_burst_is_refused_whole_when_the_budget_is_short() {
     assert_eq!(arrivals.unwrap().response.text(), "[]");
     lab.shutdown();
 }
+
+/// `mortar race` on the lab's single-use action (check-to-use window 20 ms):
+/// more successes than the limit of 1, shown with the spread.
+#[tokio::test(flavor = "multi_thread")]
+async fn mortar_race_shows_the_limit_exceeded_on_a_vulnerable_endpoint() {
+    let _serial = SERIAL.lock().await;
+    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let engine = lab_engine(&lab, None);
+    let (origin, path) = origin_and_base(&lab.bench().tls);
+    let ca = lab.ca_cert_path().to_str().unwrap().to_string();
+    let url = format!("{}limit?window_us=20000", lab.bench().tls);
+    let mut best = 0;
+    // A race is probabilistic: up to three bursts, each on a fresh action.
+    for _ in 0..3 {
+        engine.send(Request::new("POST", &origin, format!("{path}limit/reset"))).await.unwrap();
+        let out = crate::support::mortar(
+            &["race", &url, "-X", "POST", "-d", "x", "-n", "20", "--limit", "1", "--ca-cert", &ca, "--format", "json"],
+            &[],
+        )
+        .await;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+        assert_eq!(summary["engine"], "single-packet");
+        assert_eq!(summary["requests"], 20);
+        assert!(summary["response_spread_ns"].as_u64().is_some());
+        best = best.max(summary["successes"].as_u64().unwrap());
+        if best > 1 {
+            assert_eq!(summary["limit_exceeded"], true);
+            break;
+        }
+    }
+    assert!(best > 1, "no burst got more than one success");
+    // The text form names the engine, statuses and spread.
+    engine.send(Request::new("POST", &origin, format!("{path}limit/reset"))).await.unwrap();
+    let text = crate::support::mortar(&["race", &url, "-X", "POST", "-d", "x", "-n", "5", "--ca-cert", &ca], &[]).await;
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    for part in ["engine: single-packet over HTTP/2", "statuses:", "successes:", "spread:"] {
+        assert!(text.stdout.contains(part), "{part} missing in:\n{}", text.stdout);
+    }
+    lab.shutdown();
+}
+
+/// A raw request file and a curl line as sources; the burst cycles through them.
+#[tokio::test(flavor = "multi_thread")]
+async fn mortar_race_takes_raw_files_and_curl_lines() {
+    let _serial = SERIAL.lock().await;
+    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let ca = lab.ca_cert_path().to_str().unwrap().to_string();
+    let target = Target::parse(&lab.bench().tls).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("arrive.http");
+    std::fs::write(
+        &file,
+        format!(
+            "POST {}arrive HTTP/1.1\nHost: {}\nContent-Type: text/plain\n\nhello",
+            target.base_path,
+            target.authority()
+        ),
+    )
+    .unwrap();
+    let curl = format!("curl -sS '{}arrive' --data-raw 'n=1'", lab.bench().tls);
+    let out = crate::support::mortar(
+        &[
+            "race",
+            &target.url,
+            "--request",
+            file.to_str().unwrap(),
+            "--curl",
+            &curl,
+            "-n",
+            "6",
+            "--engine",
+            "last-byte",
+            "--ca-cert",
+            &ca,
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let summary: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(summary["engine"], "last-byte");
+    assert_eq!(summary["statuses"]["200"], 6);
+    lab.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mortar_race_exits_2_when_the_burst_cannot_be_sent() {
+    let url = format!("https://127.0.0.1:{}/x", crate::support::closed_port());
+    let out = crate::support::mortar(&["race", &url, "-n", "3"], &[]).await;
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("could not be sent"), "{}", out.stderr);
+    let out = crate::support::mortar(&["race"], &[]).await;
+    assert_eq!(out.code, 2);
+}
