@@ -148,7 +148,7 @@ pub fn shell_split(line: &str) -> Result<Vec<String>, String> {
 /// Parses a curl command line into a template (the options that shape a request).
 pub fn parse_curl(line: &str) -> Result<Template, UsageError> {
     let bad = |m: String| UsageError::new(format!("--curl: {m}"));
-    let words = shell_split(line).map_err(|e| bad(e))?;
+    let words = shell_split(line).map_err(bad)?;
     let mut words = words.into_iter().peekable();
     if words.peek().map(String::as_str) == Some("curl") {
         words.next();
