@@ -13,8 +13,9 @@ use tokio::sync::OnceCell;
 pub struct ScanSettings {
     /// The profile: checks never exceed it.
     pub profile: Profile,
-    /// The framework in front of mortar, for remediation.
-    pub framework: Framework,
+    /// The framework in front of mortar, when the user said (`--framework`):
+    /// it wins over detection.
+    pub framework: Option<Framework>,
     /// Requests in one synchronized burst (`--race-burst`).
     pub race_burst: usize,
     /// Paths (globs over path templates) to include; empty means all.
@@ -46,6 +47,7 @@ pub struct ScanContext {
     pub reproduce: ReproduceContext,
     baselines: BaselineCache,
     usage: Mutex<IdentityUsage>,
+    detected_framework: Mutex<Option<Framework>>,
 }
 
 impl ScanContext {
@@ -72,6 +74,23 @@ impl ScanContext {
             reproduce,
             baselines: Mutex::new(BTreeMap::new()),
             usage: Mutex::new(BTreeMap::new()),
+            detected_framework: Mutex::new(None),
+        }
+    }
+
+    /// The framework remediation is written for: the user's `--framework`, else
+    /// what a fingerprinting check detected, else unknown (both variants shown).
+    pub fn framework(&self) -> Framework {
+        self.settings
+            .framework
+            .or_else(|| self.detected_framework.lock().ok().and_then(|f| *f))
+            .unwrap_or(Framework::Unknown)
+    }
+
+    /// Records the framework a check recognised (the first answer stands).
+    pub fn set_detected_framework(&self, framework: Framework) {
+        if let Ok(mut slot) = self.detected_framework.lock() {
+            slot.get_or_insert(framework);
         }
     }
 

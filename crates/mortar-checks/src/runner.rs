@@ -60,7 +60,7 @@ pub async fn run_checks(ctx: Arc<ScanContext>, checks: &[&'static Check]) -> Sca
     let mut coverage = Vec::new();
     for (check, verdict) in verdicts {
         let observed = by_check.remove(check.info.id).unwrap_or_default();
-        let remediation = check.info.remediation.for_framework(ctx.settings.framework);
+        let remediation = check.info.remediation.for_framework(ctx.framework());
         findings.extend(aggregate(&check.info, observed, &remediation));
         let (status, reason) = match verdict {
             CheckVerdict::Ran(note) => (CheckStatus::Ran, Some(note)),

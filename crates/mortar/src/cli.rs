@@ -214,4 +214,7 @@ pub struct ScanArgs {
     /// Print the plan (operations, identities, checks) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// The framework behind the API, for remediation: actix-web, axum or auto [default: auto: detected].
+    #[arg(long, value_name = "NAME")]
+    pub framework: Option<String>,
 }

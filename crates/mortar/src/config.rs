@@ -108,6 +108,8 @@ pub struct Layer {
     pub ca_cert: Option<PathBuf>,
     /// Untrusted certificates are errors.
     pub strict_tls: Option<bool>,
+    /// actix-web, axum or auto.
+    pub framework: Option<String>,
     /// Named identities.
     pub identities: Option<BTreeMap<String, IdentityConfig>>,
 }
@@ -147,6 +149,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("proxy", Kind::Text),
     ("ca_cert", Kind::Text),
     ("strict_tls", Kind::Bool),
+    ("framework", Kind::Text),
 ];
 
 /// The environment variable for a key.
@@ -248,6 +251,7 @@ pub fn flag_layer(args: &ScanArgs) -> Layer {
         proxy: args.proxy.clone(),
         ca_cert: args.ca_cert.clone(),
         strict_tls: args.strict_tls.then_some(true),
+        framework: args.framework.clone(),
         identities: None,
     }
 }

@@ -79,6 +79,8 @@ pub struct Settings {
     pub exclude_paths: Vec<String>,
     /// Print the plan only.
     pub dry_run: bool,
+    /// `--framework`, when not auto.
+    pub framework: Option<Framework>,
 }
 
 /// Builds the settings from flags, `MORTAR_*` variables and the config file.
@@ -134,6 +136,14 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
     };
     let proxy = layer.proxy.as_deref().map(ProxyConfig::parse).transpose().map_err(UsageError::new)?;
     let identities = identity::identities(args, file_identities.as_ref(), env)?;
+    let framework = match layer.framework.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("auto") => None,
+        Some("actix-web") | Some("actix") => Some(Framework::ActixWeb),
+        Some("axum") => Some(Framework::Axum),
+        Some(other) => {
+            return Err(UsageError::new(format!("framework: `{other}` is not actix-web, axum or auto")));
+        }
+    };
     Ok(Settings {
         target,
         profile,
@@ -155,6 +165,7 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         include_paths: layer.include_paths.clone().unwrap_or_default(),
         exclude_paths: layer.exclude_paths.clone().unwrap_or_default(),
         dry_run: args.dry_run,
+        framework,
     })
 }
 
@@ -270,7 +281,7 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
         engine.clone(),
         ScanSettings {
             profile: settings.profile,
-            framework: Framework::Unknown,
+            framework: settings.framework,
             race_burst: settings.pace.race_burst,
             include_paths: settings.include_paths.clone(),
             exclude_paths: settings.exclude_paths.clone(),
