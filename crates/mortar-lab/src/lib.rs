@@ -170,6 +170,7 @@ pub struct BenchUrls {
 /// the directory.
 pub struct Lab {
     targets: Vec<LabTarget>,
+    methods: std::sync::Arc<serve::MethodCounter>,
     bench: BenchUrls,
     ca_cert_path: PathBuf,
     // Declared before `dir`: servers stop before their files disappear.
@@ -205,6 +206,7 @@ impl Lab {
                 targets.push(target);
             }
         }
+        let methods = ctx.methods();
         let bench_router = bench::router();
         let bench_tls = ctx.serve_axum(bench_router.clone())?;
         let bench_plain = ctx.serve_axum_plain(bench_router)?;
@@ -215,7 +217,7 @@ impl Lab {
         if let Some(lifetime) = options.max_lifetime {
             servers.stop_after(lifetime)?;
         }
-        Ok(Lab { targets, bench, ca_cert_path, servers, dir })
+        Ok(Lab { targets, methods, bench, ca_cert_path, servers, dir })
     }
 
     /// Every target, in a stable order (scenario by scenario, vulnerable first).
@@ -227,6 +229,17 @@ impl Lab {
     /// in [`Lab::targets`] nor in `mortar lab`'s output.
     pub fn bench(&self) -> &BenchUrls {
         &self.bench
+    }
+
+    /// Requests received so far by every lab server, per method (the
+    /// benchmark endpoints included).
+    pub fn methods_seen(&self) -> std::collections::BTreeMap<String, u64> {
+        self.methods.snapshot()
+    }
+
+    /// Forgets the methods counted so far.
+    pub fn reset_methods(&self) {
+        self.methods.reset()
     }
 
     /// The lab CA certificate (PEM), to pass as `--ca-cert`.

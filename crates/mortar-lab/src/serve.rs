@@ -39,7 +39,31 @@ const ACTIX_STOP_WAIT: Duration = Duration::from_secs(3);
 type ActixStarter = Box<dyn FnOnce() -> io::Result<actix_web::dev::Server> + Send>;
 
 /// What a scenario gets to set up its targets.
+/// Requests received per method, across every lab server: lets tests prove
+/// that a profile never sent a method it must not.
+#[derive(Debug, Default)]
+pub(crate) struct MethodCounter(std::sync::Mutex<std::collections::BTreeMap<String, u64>>);
+
+impl MethodCounter {
+    pub(crate) fn count(&self, method: &str) {
+        if let Ok(mut map) = self.0.lock() {
+            *map.entry(method.to_owned()).or_default() += 1;
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> std::collections::BTreeMap<String, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn reset(&self) {
+        if let Ok(mut map) = self.0.lock() {
+            map.clear();
+        }
+    }
+}
+
 pub(crate) struct LabContext {
+    methods: Arc<MethodCounter>,
     dir: PathBuf,
     ca_cert_path: PathBuf,
     axum_tls: Arc<rustls::ServerConfig>,
@@ -59,6 +83,7 @@ impl LabContext {
         stop: watch::Receiver<bool>,
     ) -> Result<LabContext, LabError> {
         Ok(LabContext {
+            methods: Arc::new(MethodCounter::default()),
             dir: dir.to_owned(),
             ca_cert_path: ca_cert_path.to_owned(),
             axum_tls: Arc::new(pki.server_config(&[b"h2", b"http/1.1"])?),
@@ -70,6 +95,20 @@ impl LabContext {
             actix: Vec::new(),
             addrs: Vec::new(),
         })
+    }
+
+    /// The lab-wide method counter.
+    pub(crate) fn methods(&self) -> Arc<MethodCounter> {
+        Arc::clone(&self.methods)
+    }
+
+    /// Wraps a router so every request's method is counted.
+    fn counted(&self, router: axum::Router) -> axum::Router {
+        let methods = self.methods();
+        router.layer(axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            methods.count(request.method().as_str());
+            next.run(request)
+        }))
     }
 
     /// The lab's temporary directory (for per-target files such as identities).
@@ -91,6 +130,7 @@ impl LabContext {
     pub(crate) fn serve_axum(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
         let (listener, addr) = bind_loopback()?;
         let acceptor = TlsAcceptor::from(Arc::clone(&self.axum_tls));
+        let router = self.counted(router);
         self.runtime.spawn(axum_accept_loop(listener, acceptor, router, self.stop.clone()));
         self.addrs.push(addr);
         Ok(addr)
@@ -100,6 +140,7 @@ impl LabContext {
     /// on a fresh loopback port. Only for benchmark endpoints: scenarios use TLS.
     pub(crate) fn serve_axum_plain(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
         let (listener, addr) = bind_loopback()?;
+        let router = self.counted(router);
         self.runtime.spawn(axum_plain_accept_loop(listener, router, self.stop.clone()));
         Ok(addr)
     }
@@ -121,6 +162,14 @@ impl LabContext {
     {
         let (listener, addr) = bind_loopback()?;
         let tls = self.actix_tls.clone();
+        let methods = self.methods();
+        let factory = move || {
+            let methods = Arc::clone(&methods);
+            factory().wrap_fn(move |request, service| {
+                methods.count(request.method().as_str());
+                actix_web::dev::Service::call(service, request)
+            })
+        };
         self.actix.push(Box::new(move || {
             Ok(HttpServer::new(factory)
                 .workers(ACTIX_WORKERS)

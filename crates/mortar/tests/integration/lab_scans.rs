@@ -143,3 +143,22 @@ async fn baseline_gates_only_new_findings() {
     assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] == "unchanged"));
     lab.shutdown();
 }
+
+/// Passive and standard scans send only GET, HEAD and OPTIONS: counted at the lab's servers.
+#[tokio::test(flavor = "multi_thread")]
+async fn passive_and_standard_scans_send_only_safe_methods() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    for profile in ["passive", "standard"] {
+        lab.reset_methods();
+        for t in lab.targets() {
+            let out = mortar(&scan_args(t, &["--profile", profile, "--format", "json"]), &[]).await;
+            assert!(out.code == 0 || out.code == 1, "{}: {}", t.scenario, out.stderr);
+        }
+        let seen = lab.methods_seen();
+        assert!(seen.values().sum::<u64>() > 0, "the counter saw nothing");
+        let unsafe_methods: Vec<&String> =
+            seen.keys().filter(|m| !matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS")).collect();
+        assert!(unsafe_methods.is_empty(), "{profile} sent {unsafe_methods:?}: {seen:?}");
+    }
+    lab.shutdown();
+}
