@@ -198,7 +198,8 @@ async fn hostile_server(hostility: Hostility) -> u16 {
                         }
                         Hostility::ResetMidResponse => {
                             let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Le").await;
-                            let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+                            // Zero linger: dropping the socket sends a reset, not a clean close.
+                            let _ = socket.set_zero_linger();
                             return;
                         }
                     };
