@@ -48,6 +48,7 @@ pub struct ScanContext {
     baselines: BaselineCache,
     usage: Mutex<IdentityUsage>,
     detected_framework: Mutex<Option<Framework>>,
+    refresh_lock: tokio::sync::Mutex<()>,
 }
 
 impl ScanContext {
@@ -75,6 +76,7 @@ impl ScanContext {
             baselines: Mutex::new(BTreeMap::new()),
             usage: Mutex::new(BTreeMap::new()),
             detected_framework: Mutex::new(None),
+            refresh_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -104,7 +106,8 @@ impl ScanContext {
         self.endpoints.iter().filter(|e| matches!(e.method.as_str(), "GET" | "HEAD"))
     }
 
-    /// Sends a request for `check`, recording which identity reached which operation.
+    /// Sends a request for `check`, recording which identity reached which
+    /// operation, and refreshing a lost login session (see [`Self::refresh`]).
     pub async fn send(
         &self,
         check: &'static str,
@@ -112,7 +115,17 @@ impl ScanContext {
         request: Request,
     ) -> Result<Exchange, EngineError> {
         let identity = request.identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".to_string());
-        let result = self.engine.send(request.tag(check)).await;
+        let logins_before = request.identity.as_ref().map(|i| i.session.logins());
+        let mut result = self.engine.send(request.clone().tag(check)).await;
+        // A 401 for an identity that logs in: only a failed liveness request
+        // means the session is lost; then log in again and send once more.
+        if let (Ok(ex), Some(id), Some(before)) = (&result, &request.identity, logins_before)
+            && ex.response.status == 401
+            && id.login.is_some()
+            && self.refresh(id, before).await
+        {
+            result = self.engine.send(request.tag(check)).await;
+        }
         if let Ok(mut usage) = self.usage.lock() {
             let entry = usage.entry(identity).or_default();
             entry.0.insert(check.to_string());
@@ -121,6 +134,19 @@ impl ScanContext {
             }
         }
         result
+    }
+
+    /// Logs `identity` in again if its session is dead; true when a fresh
+    /// token is there (from this call or a concurrent one).
+    async fn refresh(&self, identity: &Arc<Identity>, logins_before: u64) -> bool {
+        let _one_at_a_time = self.refresh_lock.lock().await;
+        if identity.session.logins() != logins_before {
+            return true;
+        }
+        match crate::session::alive(&self.engine, &self.origin, identity).await {
+            Some(true) | None => false,
+            Some(false) => crate::session::login(&self.engine, &self.origin, identity).await.is_ok(),
+        }
     }
 
     /// The GET of an endpoint as the primary identity, fetched once and shared
@@ -163,6 +189,7 @@ impl ScanContext {
                 name,
                 accepted: true,
                 preflight: String::new(),
+                logins: 0,
                 used_by: checks.into_iter().collect(),
                 operations_reached: ops
                     .into_iter()

@@ -12,6 +12,7 @@ pub mod registry;
 pub mod reproduce;
 pub mod runner;
 pub mod select;
+pub mod session;
 
 pub use context::{Reporter, ScanContext, ScanSettings};
 pub use registry::{CHECKS, Check, CheckFuture, CheckVerdict, find};

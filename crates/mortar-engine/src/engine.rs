@@ -415,6 +415,11 @@ impl Engine {
                     headers.push((h.name.clone(), h.value.expose().to_vec()));
                 }
             }
+            if let Some((name, value)) = identity.session_header()
+                && !has(&headers, &name)
+            {
+                headers.push((name, value));
+            }
         }
         if !has(&headers, "user-agent") {
             headers.push(("User-Agent".to_string(), self.inner.config.user_agent.clone().into_bytes()));

@@ -17,35 +17,71 @@ const SENSITIVE_HEADERS: &[&str] = &[
     "x-amz-security-token",
 ];
 
-/// Masks secrets in everything that leaves the engine as evidence.
+/// The masks derived from the identities at one point of the scan.
 #[derive(Debug, Clone, Default)]
-pub struct Redactor {
+struct Masks {
+    /// Sum of the identities' login counts when these were built: a new token invalidates them.
+    generation: u64,
     /// (secret form, placeholder), longest first.
     patterns: Vec<(Vec<u8>, String)>,
     /// Header names that identities send (lower-case), masked whole.
     identity_headers: Vec<(String, String)>,
 }
 
+/// Masks secrets in everything that leaves the engine as evidence, including
+/// tokens that logins obtain during the scan.
+#[derive(Debug, Default)]
+pub struct Redactor {
+    identities: Vec<std::sync::Arc<Identity>>,
+    masks: std::sync::RwLock<std::sync::Arc<Masks>>,
+}
+
+fn generation(identities: &[std::sync::Arc<Identity>]) -> u64 {
+    identities.iter().map(|i| i.session.logins()).sum()
+}
+
+fn build_masks(identities: &[std::sync::Arc<Identity>]) -> Masks {
+    let mut patterns = Vec::new();
+    let mut identity_headers = Vec::new();
+    for id in identities {
+        patterns.extend(id.secret_patterns());
+        let names = id.headers.iter().map(|h| h.name.clone()).chain(id.login.iter().map(|l| l.apply_header.clone()));
+        for name in names {
+            identity_headers.push((name.to_ascii_lowercase(), format!("${}", id.placeholder(&name))));
+        }
+    }
+    patterns.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+    patterns.dedup_by(|a, b| a.0 == b.0);
+    Masks { generation: generation(identities), patterns, identity_headers }
+}
+
 impl Redactor {
     /// A redactor for the secrets of these identities.
     pub fn new(identities: &[std::sync::Arc<Identity>]) -> Redactor {
-        let mut patterns = Vec::new();
-        let mut identity_headers = Vec::new();
-        for id in identities {
-            patterns.extend(id.secret_patterns());
-            for h in &id.headers {
-                identity_headers.push((h.name.to_ascii_lowercase(), format!("${}", id.placeholder(&h.name))));
-            }
+        let masks = build_masks(identities);
+        Redactor { identities: identities.to_vec(), masks: std::sync::RwLock::new(std::sync::Arc::new(masks)) }
+    }
+
+    /// The current masks, rebuilt when a login produced a new token.
+    fn masks(&self) -> std::sync::Arc<Masks> {
+        let current = generation(&self.identities);
+        if let Ok(masks) = self.masks.read()
+            && masks.generation == current
+        {
+            return masks.clone();
         }
-        patterns.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
-        patterns.dedup_by(|a, b| a.0 == b.0);
-        Redactor { patterns, identity_headers }
+        let fresh = std::sync::Arc::new(build_masks(&self.identities));
+        if let Ok(mut slot) = self.masks.write() {
+            *slot = fresh.clone();
+        }
+        fresh
     }
 
     /// Replaces every known secret form in `bytes` with its placeholder.
     pub fn redact_bytes(&self, bytes: &[u8]) -> Vec<u8> {
+        let masks = self.masks();
         let mut out = bytes.to_vec();
-        for (pattern, placeholder) in &self.patterns {
+        for (pattern, placeholder) in &masks.patterns {
             if pattern.is_empty() || out.len() < pattern.len() {
                 continue;
             }
@@ -57,7 +93,8 @@ impl Redactor {
     /// Masks a header value: credentials headers whole, cookies' values, then secrets by value.
     pub fn redact_header(&self, name: &str, value: &[u8]) -> String {
         let lower = name.to_ascii_lowercase();
-        if let Some((_, placeholder)) = self.identity_headers.iter().find(|(n, _)| *n == lower) {
+        let masks = self.masks();
+        if let Some((_, placeholder)) = masks.identity_headers.iter().find(|(n, _)| *n == lower) {
             return placeholder.clone();
         }
         if SENSITIVE_HEADERS.contains(&lower.as_str()) {

@@ -50,6 +50,8 @@ pub struct IdentityCoverage {
     pub accepted: bool,
     /// What the pre-flight saw: status or transport error.
     pub preflight: String,
+    /// Successful logins (1 + refreshes); 0 without a login recipe.
+    pub logins: u64,
     /// Check ids that sent requests as this identity.
     pub used_by: Vec<String>,
     /// Operations that answered this identity.

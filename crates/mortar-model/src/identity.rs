@@ -63,8 +63,74 @@ pub struct ClientCertificate {
     pub source: String,
 }
 
-/// A named identity: headers and/or a client certificate.
+/// Where a login response carries the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenSource {
+    /// A JSON pointer into the response body, e.g. `/access_token`.
+    JsonPointer(String),
+    /// A response header.
+    Header(String),
+    /// A cookie set by the response.
+    Cookie(String),
+}
+
+/// A request a login recipe or a liveness probe sends: `METHOD /path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipeRequest {
+    /// Method.
+    pub method: String,
+    /// Path and query, relative to the target's origin (absolute path).
+    pub path: String,
+}
+
+/// How to obtain (and re-obtain) a token for an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRecipe {
+    /// The login request.
+    pub request: RecipeRequest,
+    /// Its headers (values are secret: they may hold credentials).
+    pub headers: Vec<IdentityHeader>,
+    /// Its body (secret: it holds the password).
+    pub body: Secret,
+    /// Where the token is in the answer.
+    pub token: TokenSource,
+    /// The header the token goes into.
+    pub apply_header: String,
+    /// Text before the token in that header (e.g. `Bearer `).
+    pub apply_prefix: String,
+    /// A request that answers 2xx while the session is alive.
+    pub liveness: Option<RecipeRequest>,
+}
+
+/// The token a login produced, shared by every clone of the identity.
+#[derive(Debug, Default)]
+pub struct Session {
+    token: std::sync::RwLock<Option<Secret>>,
+    logins: std::sync::atomic::AtomicU64,
+}
+
+impl Session {
+    /// The current token, if logged in.
+    pub fn token(&self) -> Option<Secret> {
+        self.token.read().ok().and_then(|t| t.clone())
+    }
+
+    /// Stores a new token (after a login or a refresh).
+    pub fn set_token(&self, token: Secret) {
+        if let Ok(mut slot) = self.token.write() {
+            *slot = Some(token);
+        }
+        self.logins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// How many logins succeeded (1 + refreshes).
+    pub fn logins(&self) -> u64 {
+        self.logins.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A named identity: headers, a client certificate and/or a login recipe.
+#[derive(Debug, Clone)]
 pub struct Identity {
     /// Name as given by the user (`default` for the shorthands).
     pub name: String,
@@ -74,12 +140,32 @@ pub struct Identity {
     pub client_cert: Option<ClientCertificate>,
     /// Rate-limit bursts and lock-out probes may use only expendable identities.
     pub expendable: bool,
+    /// How to log in, when the identity's token is obtained at scan time.
+    pub login: Option<LoginRecipe>,
+    /// The token the login produced (shared by clones).
+    pub session: std::sync::Arc<Session>,
 }
 
 impl Identity {
     /// A new identity with nothing attached.
     pub fn new(name: impl Into<String>) -> Identity {
-        Identity { name: name.into(), headers: Vec::new(), client_cert: None, expendable: false }
+        Identity {
+            name: name.into(),
+            headers: Vec::new(),
+            client_cert: None,
+            expendable: false,
+            login: None,
+            session: std::sync::Arc::new(Session::default()),
+        }
+    }
+
+    /// The header the session token is sent in, with its value, when logged in.
+    pub fn session_header(&self) -> Option<(String, Vec<u8>)> {
+        let login = self.login.as_ref()?;
+        let token = self.session.token()?;
+        let mut value = login.apply_prefix.as_bytes().to_vec();
+        value.extend_from_slice(token.expose());
+        Some((login.apply_header.clone(), value))
     }
 
     /// The shell variable a reproduce command uses in place of a header's value,
@@ -99,6 +185,29 @@ impl Identity {
                 out.push((form, placeholder.clone()));
             }
         }
+        if let Some(login) = &self.login {
+            for header in &login.headers {
+                let placeholder = format!("${}", self.placeholder(&header.name));
+                for form in secret_forms(header.value.expose()) {
+                    out.push((form, placeholder.clone()));
+                }
+            }
+            for form in secret_forms(login.body.expose()) {
+                out.push((form, format!("$MORTAR_{}_LOGIN_BODY", env_fragment(&self.name))));
+            }
+            // Values inside a login body (`"password":"..."`, `password=...`) leak on their own too.
+            for value in login_body_values(login.body.expose()) {
+                for form in secret_forms(&value) {
+                    out.push((form, format!("$MORTAR_{}_LOGIN_SECRET", env_fragment(&self.name))));
+                }
+            }
+            if let Some(token) = self.session.token() {
+                let placeholder = format!("${}", self.placeholder(&login.apply_header));
+                for form in secret_forms(token.expose()) {
+                    out.push((form, placeholder.clone()));
+                }
+            }
+        }
         if let Some(cert) = &self.client_cert {
             // A key that is echoed whole, or as its base64 body, is masked too.
             for line in String::from_utf8_lossy(cert.key_pem.expose()).lines() {
@@ -112,6 +221,34 @@ impl Identity {
         out.dedup_by(|a, b| a.0 == b.0);
         out
     }
+}
+
+/// Whether a login body field holds a credential (not a user name).
+fn credential_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["pass", "secret", "token", "key", "otp", "pin", "credential", "code"].iter().any(|k| key.contains(k))
+}
+
+/// The credential values of a JSON object or form login body, which can leak on
+/// their own (echoed, logged in an error). Values under 4 bytes are left out:
+/// masking them everywhere would shred the evidence.
+fn login_body_values(body: &[u8]) -> Vec<Vec<u8>> {
+    let mut values = Vec::new();
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) {
+        for (k, v) in &map {
+            if let (true, serde_json::Value::String(s)) = (credential_key(k), v) {
+                values.push(s.as_bytes().to_vec());
+            }
+        }
+    } else {
+        for pair in String::from_utf8_lossy(body).split('&') {
+            if let Some((_, v)) = pair.split_once('=').filter(|(k, _)| credential_key(k)) {
+                values.push(v.as_bytes().to_vec());
+            }
+        }
+    }
+    values.retain(|v| v.len() >= 4);
+    values
 }
 
 /// Upper-case letters, digits and `_` only, for a shell variable name.
@@ -187,6 +324,27 @@ mod tests {
         let mut id = Identity::new("alice");
         id.headers.push(IdentityHeader { name: "Authorization".into(), value: s });
         assert!(!format!("{id:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn login_credentials_and_session_tokens_are_patterns_but_user_names_are_not() {
+        let mut id = Identity::new("carol");
+        id.login = Some(LoginRecipe {
+            request: RecipeRequest { method: "POST".into(), path: "/login".into() },
+            headers: vec![],
+            body: Secret::new(r#"{"username":"carol","password":"hunter22"}"#),
+            token: TokenSource::JsonPointer("/token".into()),
+            apply_header: "Authorization".into(),
+            apply_prefix: "Bearer ".into(),
+            liveness: None,
+        });
+        id.session.set_token(Secret::new("tok-live-123"));
+        let pats: Vec<String> =
+            id.secret_patterns().into_iter().map(|(p, _)| String::from_utf8_lossy(&p).into()).collect();
+        assert!(pats.contains(&"hunter22".to_string()));
+        assert!(pats.contains(&"tok-live-123".to_string()));
+        assert!(!pats.contains(&"carol".to_string()));
+        assert_eq!(id.session_header().unwrap().1, b"Bearer tok-live-123");
     }
 
     #[test]

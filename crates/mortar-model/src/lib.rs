@@ -25,7 +25,9 @@ pub use finding::{
     Observation, aggregate, finding_id, sort_findings,
 };
 pub use gate::{GateOutcome, Gates};
-pub use identity::{ClientCertificate, Identity, IdentityHeader, Secret};
+pub use identity::{
+    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, Session, TokenSource,
+};
 pub use report::{CategoryScore, Report, Stats, TargetInfo, Tool};
 pub use score::{Grade, ScoreCard, score};
 pub use severity::{Confidence, Severity};

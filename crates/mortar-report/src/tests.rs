@@ -190,6 +190,7 @@ fn coverage() -> Coverage {
                 name: "alice".into(),
                 accepted: true,
                 preflight: "200 OK".into(),
+                logins: 1,
                 used_by: vec!["bola.cross-identity-read".into()],
                 operations_reached: vec![OperationReach {
                     method: "GET".into(),
@@ -201,6 +202,7 @@ fn coverage() -> Coverage {
                 name: "bob".into(),
                 accepted: false,
                 preflight: "401 Unauthorized".into(),
+                logins: 0,
                 used_by: vec![],
                 operations_reached: vec![],
             },

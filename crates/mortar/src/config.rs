@@ -54,8 +54,33 @@ pub struct IdentityConfig {
     pub expendable: Option<bool>,
     /// Request signing (HMAC): reserved, not supported yet.
     pub signing: Option<toml::Value>,
-    /// Login recipe: reserved, not supported yet.
-    pub login: Option<toml::Value>,
+    /// Login recipe that obtains (and refreshes) a token.
+    pub login: Option<LoginConfig>,
+}
+
+/// `[identities.NAME.login]`: how to obtain a token at scan time.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LoginConfig {
+    /// The login request, `METHOD /path` (on the target's origin).
+    pub request: String,
+    /// Its headers (`@file` and `env:VAR` allowed).
+    pub headers: Option<BTreeMap<String, String>>,
+    /// Its body (`@file` and `env:VAR` allowed: it holds the password).
+    pub body: Option<String>,
+    /// The token is at this JSON pointer in the response body, e.g. `/access_token`.
+    pub token_json: Option<String>,
+    /// The token is this response header.
+    pub token_header: Option<String>,
+    /// The token is this cookie.
+    pub token_cookie: Option<String>,
+    /// The header the token is sent in [default: Authorization].
+    pub header: Option<String>,
+    /// Text before the token in that header [default: `Bearer ` for Authorization, none otherwise].
+    pub prefix: Option<String>,
+    /// `METHOD /path` that answers 2xx while the session is alive; a 401 elsewhere
+    /// triggers it, and only its failure triggers a new login.
+    pub liveness: Option<String>,
 }
 
 /// Every option of `mortar scan`, each optional: one layer of the configuration.
@@ -210,6 +235,16 @@ pub fn file_layer(path: &Path) -> Result<Layer, UsageError> {
         for id in ids.values_mut() {
             rebase(&mut id.cert);
             rebase(&mut id.key);
+            if let Some(login) = &mut id.login {
+                let values = login.headers.iter_mut().flat_map(|h| h.values_mut()).chain(login.body.iter_mut());
+                for value in values {
+                    if let Some(file) = value.strip_prefix('@') {
+                        if Path::new(file).is_relative() {
+                            *value = format!("@{}", base.join(file).display());
+                        }
+                    }
+                }
+            }
             if let Some(headers) = &mut id.headers {
                 for value in headers.values_mut() {
                     if let Some(file) = value.strip_prefix('@')

@@ -2,9 +2,9 @@
 //! `@file` or `env:VAR` so they stay out of argv and shell history.
 
 use crate::cli::ScanArgs;
-use crate::config::IdentityConfig;
+use crate::config::{IdentityConfig, LoginConfig};
 use crate::error::UsageError;
-use mortar_model::{ClientCertificate, Identity, IdentityHeader, Secret};
+use mortar_model::{ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, TokenSource};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -60,6 +60,60 @@ fn read_cert(cert: &Path, key: &Path, what: &str) -> Result<ClientCertificate, U
     })
 }
 
+/// Parses `METHOD /path`.
+fn recipe_request(text: &str, what: &str) -> Result<RecipeRequest, UsageError> {
+    let (method, path) = text
+        .trim()
+        .split_once(' ')
+        .ok_or_else(|| UsageError::new(format!("{what}: expected `METHOD /path`, got `{text}`")))?;
+    let path = path.trim();
+    if !path.starts_with('/') || !method.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(UsageError::new(format!("{what}: expected `METHOD /path`, got `{text}`")));
+    }
+    Ok(RecipeRequest { method: method.to_ascii_uppercase(), path: path.to_string() })
+}
+
+fn login_recipe(config: &LoginConfig, env: &BTreeMap<String, String>, what: &str) -> Result<LoginRecipe, UsageError> {
+    let what = format!("{what}, login");
+    let token = match (&config.token_json, &config.token_header, &config.token_cookie) {
+        (Some(p), None, None) if p.starts_with('/') => TokenSource::JsonPointer(p.clone()),
+        (Some(p), None, None) => {
+            return Err(UsageError::new(format!(
+                "{what}: token_json `{p}` must be a JSON pointer such as /access_token"
+            )));
+        }
+        (None, Some(h), None) => TokenSource::Header(h.clone()),
+        (None, None, Some(c)) => TokenSource::Cookie(c.clone()),
+        _ => {
+            return Err(UsageError::new(format!("{what}: give exactly one of token_json, token_header, token_cookie")));
+        }
+    };
+    let mut headers = Vec::new();
+    for (name, value) in config.headers.iter().flatten() {
+        headers.push(parse_header(&format!("{name}:{value}"), env, &what)?);
+    }
+    let body = match &config.body {
+        Some(raw) => resolve_value(raw, env, &what)?,
+        None => Secret::new(Vec::new()),
+    };
+    let apply_header = config.header.clone().unwrap_or_else(|| "Authorization".into());
+    if !header_token(&apply_header) {
+        return Err(UsageError::new(format!("{what}: `{apply_header}` is not a valid header name")));
+    }
+    let apply_prefix = config.prefix.clone().unwrap_or_else(|| {
+        if apply_header.eq_ignore_ascii_case("authorization") { "Bearer ".into() } else { String::new() }
+    });
+    Ok(LoginRecipe {
+        request: recipe_request(&config.request, &what)?,
+        headers,
+        body,
+        token,
+        apply_header,
+        apply_prefix,
+        liveness: config.liveness.as_deref().map(|l| recipe_request(l, &format!("{what} liveness"))).transpose()?,
+    })
+}
+
 /// Every identity of the scan: mortar.toml's, then flags' (a flag identity adds
 /// to a file identity of the same name), in a stable order.
 pub fn identities(
@@ -87,12 +141,10 @@ pub fn identities(
                 "{what}: request signing (`signing`) is not supported yet; remove it to scan without signatures"
             )));
         }
-        if config.login.is_some() {
-            return Err(UsageError::new(format!(
-                "{what}: login recipes (`login`) are not supported yet; give a token in `headers` instead"
-            )));
-        }
         let id = by_name.get_mut(name).ok_or_else(|| UsageError::new("identity table"))?;
+        if let Some(login) = &config.login {
+            id.login = Some(login_recipe(login, env, &what)?);
+        }
         for (header, value) in config.headers.iter().flatten() {
             id.headers.push(parse_header(&format!("{header}:{value}"), env, &what)?);
         }
@@ -168,7 +220,31 @@ mod tests {
     }
 
     #[test]
-    fn signing_and_login_say_not_yet() {
+    fn login_recipes_parse_with_secret_bodies() {
+        let env: BTreeMap<String, String> =
+            [("PW_BODY".to_string(), r#"{"u":"d","password":"pw-1234"}"#.to_string())].into();
+        let login = LoginConfig {
+            request: "post /api/login".into(),
+            body: Some("env:PW_BODY".into()),
+            token_json: Some("/access_token".into()),
+            liveness: Some("GET /api/me".into()),
+            ..LoginConfig::default()
+        };
+        let config = IdentityConfig { login: Some(login.clone()), ..IdentityConfig::default() };
+        let file: BTreeMap<String, IdentityConfig> = [("dave".to_string(), config)].into();
+        let ids = identities(&ScanArgs::default(), Some(&file), &env).unwrap();
+        let recipe = ids[0].login.as_ref().unwrap();
+        assert_eq!((recipe.request.method.as_str(), recipe.apply_prefix.as_str()), ("POST", "Bearer "));
+        assert_eq!(recipe.body.expose(), br#"{"u":"d","password":"pw-1234"}"#);
+        let two = LoginConfig { token_header: Some("X-T".into()), ..login };
+        let config = IdentityConfig { login: Some(two), ..IdentityConfig::default() };
+        let file: BTreeMap<String, IdentityConfig> = [("dave".to_string(), config)].into();
+        let err = identities(&ScanArgs::default(), Some(&file), &env).unwrap_err().to_string();
+        assert!(err.contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn signing_says_not_yet() {
         let config = IdentityConfig { signing: Some(toml::Value::Boolean(true)), ..IdentityConfig::default() };
         let file: BTreeMap<String, IdentityConfig> = [("svc".to_string(), config)].into();
         let err = identities(&ScanArgs::default(), Some(&file), &BTreeMap::new()).unwrap_err().to_string();

@@ -299,8 +299,10 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
             }
         }
     }
-    let coverage =
-        Coverage { checks: registry_order(results.coverage, skipped), identities: identity_coverage(&preflight, &ctx) };
+    let coverage = Coverage {
+        checks: registry_order(results.coverage, skipped),
+        identities: identity_coverage(&preflight, &ctx, &settings.identities),
+    };
     let mut notes = Vec::new();
     let rejected: Vec<String> =
         preflight.checks.iter().skip(1).filter(|c| !c.accepted).map(|c| format!("{} ({})", c.name, c.detail)).collect();
@@ -331,7 +333,11 @@ fn registry_order(ran: Vec<CheckCoverage>, skipped: Vec<CheckCoverage>) -> Vec<C
     all
 }
 
-fn identity_coverage(preflight: &mortar_checks::preflight::Preflight, ctx: &ScanContext) -> Vec<IdentityCoverage> {
+fn identity_coverage(
+    preflight: &mortar_checks::preflight::Preflight,
+    ctx: &ScanContext,
+    settings_identities: &[Arc<Identity>],
+) -> Vec<IdentityCoverage> {
     let usage = ctx.identity_usage();
     preflight
         .checks
@@ -342,6 +348,13 @@ fn identity_coverage(preflight: &mortar_checks::preflight::Preflight, ctx: &Scan
                 name: p.name.clone(),
                 accepted: p.accepted,
                 preflight: p.detail.clone(),
+                logins: ctx
+                    .identities
+                    .iter()
+                    .chain(settings_identities.iter())
+                    .find(|i| i.name == p.name)
+                    .map(|i| i.session.logins())
+                    .unwrap_or(0),
                 used_by: used.map(|u| u.used_by.clone()).unwrap_or_default(),
                 operations_reached: used.map(|u| u.operations_reached.clone()).unwrap_or_default(),
             }

@@ -9,3 +9,4 @@ mod engine;
 mod hostile;
 mod lab_scans;
 mod race;
+mod sessions;
