@@ -29,8 +29,8 @@ pub enum Command {
     /// Send one synchronized burst of a request (or a small set) and show what came back.
     /// Exit 0: the burst was sent; 2: it could not be.
     Race(Box<RaceArgs>),
-    /// Compare two JSON reports (not available yet).
-    Diff(PlannedArgs),
+    /// Compare two JSON reports. Exit 0: nothing new; 1: new findings; 2: bad input.
+    Diff(DiffArgs),
     /// Audit certificate and key files (not available yet).
     Tls(PlannedArgs),
 }
@@ -95,6 +95,18 @@ pub struct RaceArgs {
     pub settle: Option<String>,
     /// `text` or `json`.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+/// `mortar diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier JSON report.
+    pub old: PathBuf,
+    /// The later JSON report.
+    pub new: PathBuf,
+    /// `text`, `json` or `markdown`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json", "markdown"])]
     pub format: String,
 }
 

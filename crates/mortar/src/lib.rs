@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod diff;
 pub mod error;
 pub mod identity;
 pub mod race;
@@ -98,7 +99,8 @@ pub async fn run(invocation: Invocation, stdout: &mut dyn Write, stderr: &mut dy
         Command::Lab(args) => demo::lab_command(&args, stdout, stderr).await,
         Command::Demo(args) => demo::demo_command(&args, &invocation, stdout, stderr).await,
         Command::Race(args) => race::race_command(&args, &invocation, stdout, stderr).await,
-        Command::Diff(_) | Command::Tls(_) => {
+        Command::Diff(args) => diff::diff_command(&args, stdout, stderr),
+        Command::Tls(_) => {
             error_line(stderr, "this command is not available yet in this version");
             exit::ERROR
         }

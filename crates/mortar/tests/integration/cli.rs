@@ -84,9 +84,23 @@ async fn planned_features_say_not_yet() {
     let out = mortar(&["scan", "https://127.0.0.1/", "--format", "sarif"], &[]).await;
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("not available yet"), "{}", out.stderr);
-    let out = mortar(&["diff", "a.json", "b.json"], &[]).await;
+    let out = mortar(&["tls", "audit", "server.pem"], &[]).await;
     assert_eq!(out.code, 2);
     one_line(&out.stderr);
+    assert!(out.stderr.contains("not available yet"), "{}", out.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_of_unreadable_or_foreign_files_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("foreign.json");
+    std::fs::write(&foreign, r#"{"hello": "world"}"#).unwrap();
+    let out = mortar(&["diff", foreign.to_str().unwrap(), "/nonexistent/report.json"], &[]).await;
+    assert_eq!(out.code, 2);
+    one_line(&out.stderr);
+    let out = mortar(&["diff", foreign.to_str().unwrap(), foreign.to_str().unwrap()], &[]).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("not a mortar JSON report"), "{}", out.stderr);
 }
 
 /// A closed stdout pipe ends quietly with 0 (real process: SIGPIPE/EPIPE).

@@ -162,3 +162,32 @@ async fn passive_and_standard_scans_send_only_safe_methods() {
     }
     lab.shutdown();
 }
+
+/// `mortar diff`: the fixed variant's report, then the vulnerable one's: its
+/// findings are new (exit 1); a report against itself has nothing new (exit 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn diff_names_new_and_fixed_findings() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for variant in ["fixed", "vulnerable"] {
+        let t = target(&lab, "cors-reflection", variant);
+        let out = mortar(&scan_args(t, &["--format", "json"]), &[]).await;
+        let path = dir.path().join(format!("{variant}.json"));
+        std::fs::write(&path, &out.stdout).unwrap();
+        paths.push(path.to_str().unwrap().to_string());
+    }
+    let forward = mortar(&["diff", &paths[0], &paths[1], "--format", "json"], &[]).await;
+    assert_eq!(forward.code, 1, "{}", forward.stderr);
+    let d: serde_json::Value = serde_json::from_str(&forward.stdout).unwrap();
+    let new_checks: Vec<&str> = d["new"].as_array().unwrap().iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert!(new_checks.contains(&"misconfiguration.cors-reflected-origin"), "{new_checks:?}");
+    assert!(d["fixed"].as_array().unwrap().is_empty());
+    let backward = mortar(&["diff", &paths[1], &paths[0], "--format", "markdown"], &[]).await;
+    assert_eq!(backward.code, 0);
+    assert!(backward.stdout.contains("### Fixed"), "{}", backward.stdout);
+    let same = mortar(&["diff", &paths[1], &paths[1]], &[]).await;
+    assert_eq!(same.code, 0);
+    assert!(same.stdout.contains("0 new"), "{}", same.stdout);
+    lab.shutdown();
+}
