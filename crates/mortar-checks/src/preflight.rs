@@ -42,11 +42,11 @@ pub async fn preflight(engine: &Engine, target: &Target, identities: &[Arc<Ident
     let candidates = std::iter::once(None).chain(identities.iter().cloned().map(Some));
     for identity in candidates {
         let name = identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".into());
-        if let Some(id) = &identity {
-            if let Err(e) = crate::session::login(engine, &origin, id).await {
-                checks.push(IdentityCheck { name, accepted: false, detail: format!("login failed: {e}") });
-                continue;
-            }
+        if let Some(id) = &identity
+            && let Err(e) = crate::session::login(engine, &origin, id).await
+        {
+            checks.push(IdentityCheck { name, accepted: false, detail: format!("login failed: {e}") });
+            continue;
         }
         let request = Request::get(&origin, target.base_path.clone()).identity(identity.clone()).tag(PREFLIGHT_TAG);
         let check = match engine.send(request).await {

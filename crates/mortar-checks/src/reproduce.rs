@@ -41,11 +41,11 @@ pub fn curl(request: &Request, ctx: &ReproduceContext) -> String {
                 parts.push(format!("\"{}: ${}\"", h.name, identity.placeholder(&h.name)));
             }
         }
-        if let Some(login) = &identity.login {
-            if request.header_value(&login.apply_header).is_none() {
-                parts.push("-H".into());
-                parts.push(format!("\"{}: ${}\"", login.apply_header, identity.placeholder(&login.apply_header)));
-            }
+        if let Some(login) = &identity.login
+            && request.header_value(&login.apply_header).is_none()
+        {
+            parts.push("-H".into());
+            parts.push(format!("\"{}: ${}\"", login.apply_header, identity.placeholder(&login.apply_header)));
         }
         if identity.client_cert.is_some() {
             let base = identity.placeholder("CLIENT");

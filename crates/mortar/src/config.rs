@@ -238,10 +238,10 @@ pub fn file_layer(path: &Path) -> Result<Layer, UsageError> {
             if let Some(login) = &mut id.login {
                 let values = login.headers.iter_mut().flat_map(|h| h.values_mut()).chain(login.body.iter_mut());
                 for value in values {
-                    if let Some(file) = value.strip_prefix('@') {
-                        if Path::new(file).is_relative() {
-                            *value = format!("@{}", base.join(file).display());
-                        }
+                    if let Some(file) = value.strip_prefix('@')
+                        && Path::new(file).is_relative()
+                    {
+                        *value = format!("@{}", base.join(file).display());
                     }
                 }
             }
