@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::LabError;
-use crate::tls::Pki;
+use crate::tls::{BadLeaf, Pki};
 
 /// Worker threads per actix server: the lab is small, the default (one per
 /// core, per server) would spawn dozens of threads.
@@ -68,6 +68,8 @@ pub(crate) struct LabContext {
     ca_cert_path: PathBuf,
     axum_tls: Arc<rustls::ServerConfig>,
     actix_tls: rustls::ServerConfig,
+    /// One configuration per flawed certificate, for the certificate scenarios.
+    bad_tls: Vec<(BadLeaf, Arc<rustls::ServerConfig>)>,
     runtime: Handle,
     stop: watch::Receiver<bool>,
     actix: Vec<ActixStarter>,
@@ -90,6 +92,10 @@ impl LabContext {
             // actix-http prepends "h2" and "http/1.1" itself; setting them here
             // would list them twice.
             actix_tls: pki.server_config(&[])?,
+            bad_tls: [BadLeaf::SelfSigned, BadLeaf::Expired, BadLeaf::WrongName]
+                .into_iter()
+                .map(|kind| Ok((kind, Arc::new(pki.bad_server_config(kind, &[b"h2", b"http/1.1"])?))))
+                .collect::<Result<_, LabError>>()?,
             runtime,
             stop,
             actix: Vec::new(),
@@ -126,18 +132,56 @@ impl LabContext {
         vec!["--ca-cert".to_owned(), self.ca_cert_path.display().to_string()]
     }
 
-    /// Serves `router` over HTTPS (h2 and HTTP/1.1) on a fresh loopback port.
+    /// Serves `router` over HTTPS (h2 and HTTP/1.1) on a fresh loopback port,
+    /// with the lab's [baseline security headers](BASELINE_HEADERS).
     pub(crate) fn serve_axum(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
+        self.serve_axum_tls(hardened_axum(router), Arc::clone(&self.axum_tls), true)
+    }
+
+    /// Like [`serve_axum`](Self::serve_axum) without the baseline security
+    /// headers: for the scenarios about those headers, whose routers set
+    /// exactly what each variant sends.
+    pub(crate) fn serve_axum_bare(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
+        self.serve_axum_tls(router, Arc::clone(&self.axum_tls), true)
+    }
+
+    /// Like [`serve_axum`](Self::serve_axum) presenting a deliberately flawed
+    /// certificate. The readiness probe (which trusts the lab CA) skips it: the
+    /// listener is bound before this returns, so connections queue until the
+    /// accept loop runs.
+    pub(crate) fn serve_axum_bad_cert(&mut self, router: axum::Router, leaf: BadLeaf) -> Result<SocketAddr, LabError> {
+        let config = match self.bad_tls.iter().find(|(kind, _)| *kind == leaf) {
+            Some((_, config)) => Arc::clone(config),
+            None => return Err(LabError::Stopped),
+        };
+        self.serve_axum_tls(hardened_axum(router), config, false)
+    }
+
+    fn serve_axum_tls(
+        &mut self,
+        router: axum::Router,
+        tls: Arc<rustls::ServerConfig>,
+        probe_ready: bool,
+    ) -> Result<SocketAddr, LabError> {
         let (listener, addr) = bind_loopback()?;
-        let acceptor = TlsAcceptor::from(Arc::clone(&self.axum_tls));
+        let acceptor = TlsAcceptor::from(tls);
         let router = self.counted(router);
         self.runtime.spawn(axum_accept_loop(listener, acceptor, router, self.stop.clone()));
-        self.addrs.push(addr);
+        if probe_ready {
+            self.addrs.push(addr);
+        }
         Ok(addr)
     }
 
+    /// Serves `router` over plain HTTP/1.1 (and h2c) with the baseline
+    /// security headers: for the scenarios about plaintext HTTP.
+    pub(crate) fn serve_axum_http(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
+        self.serve_axum_plain(hardened_axum(router))
+    }
+
     /// Serves `router` over plain TCP (HTTP/1.1 and h2c with prior knowledge)
-    /// on a fresh loopback port. Only for benchmark endpoints: scenarios use TLS.
+    /// on a fresh loopback port, as is (the benchmark endpoints; scenarios use
+    /// [`serve_axum_http`](Self::serve_axum_http)).
     pub(crate) fn serve_axum_plain(&mut self, router: axum::Router) -> Result<SocketAddr, LabError> {
         let (listener, addr) = bind_loopback()?;
         let router = self.counted(router);
@@ -146,9 +190,41 @@ impl LabContext {
     }
 
     /// Serves the actix `App` built by `factory` over HTTPS on a fresh
-    /// loopback port. The server starts with the other actix servers once all
-    /// scenarios are set up.
+    /// loopback port, with the lab's [baseline security headers](BASELINE_HEADERS).
+    /// The server starts with the other actix servers once all scenarios are set up.
     pub(crate) fn serve_actix<F, T, B>(&mut self, factory: F) -> Result<SocketAddr, LabError>
+    where
+        F: Fn() -> App<T> + Send + Clone + 'static,
+        T: ServiceFactory<
+                ServiceRequest,
+                Config = (),
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+                InitError = (),
+            > + 'static,
+        B: MessageBody + 'static,
+    {
+        self.serve_actix_with(factory, true)
+    }
+
+    /// Like [`serve_actix`](Self::serve_actix) without the baseline security
+    /// headers, for the scenarios about those headers.
+    pub(crate) fn serve_actix_bare<F, T, B>(&mut self, factory: F) -> Result<SocketAddr, LabError>
+    where
+        F: Fn() -> App<T> + Send + Clone + 'static,
+        T: ServiceFactory<
+                ServiceRequest,
+                Config = (),
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+                InitError = (),
+            > + 'static,
+        B: MessageBody + 'static,
+    {
+        self.serve_actix_with(factory, false)
+    }
+
+    fn serve_actix_with<F, T, B>(&mut self, factory: F, hardened: bool) -> Result<SocketAddr, LabError>
     where
         F: Fn() -> App<T> + Send + Clone + 'static,
         T: ServiceFactory<
@@ -167,7 +243,20 @@ impl LabContext {
             let methods = Arc::clone(&methods);
             factory().wrap_fn(move |request, service| {
                 methods.count(request.method().as_str());
-                actix_web::dev::Service::call(service, request)
+                let call = actix_web::dev::Service::call(service, request);
+                async move {
+                    let mut response = call.await?;
+                    if hardened {
+                        let headers = response.headers_mut();
+                        for (name, value) in BASELINE_HEADERS {
+                            let name = actix_web::http::header::HeaderName::from_static(name);
+                            if !headers.contains_key(&name) {
+                                headers.insert(name, actix_web::http::header::HeaderValue::from_static(value));
+                            }
+                        }
+                    }
+                    Ok(response)
+                }
             })
         };
         self.actix.push(Box::new(move || {
@@ -182,6 +271,33 @@ impl LabContext {
         self.addrs.push(addr);
         Ok(addr)
     }
+}
+
+/// Security headers every lab response carries unless the scenario sets them
+/// itself or is served "bare" (the scenarios about these very headers): the
+/// lab's targets differ from their fixed variant only by their own flaw, so
+/// the header checks must not fire on every target of every other scenario.
+/// (lower-case name, value).
+pub(crate) const BASELINE_HEADERS: &[(&str, &str)] = &[
+    ("strict-transport-security", "max-age=31536000"),
+    ("x-content-type-options", "nosniff"),
+    ("content-security-policy", "frame-ancestors 'none'"),
+];
+
+/// Adds [`BASELINE_HEADERS`] to every response of `router` that lacks them.
+fn hardened_axum(router: axum::Router) -> axum::Router {
+    router.layer(axum::middleware::from_fn(
+        |request: axum::extract::Request, next: axum::middleware::Next| async move {
+            let mut response = next.run(request).await;
+            let headers = response.headers_mut();
+            for (name, value) in BASELINE_HEADERS {
+                headers
+                    .entry(axum::http::HeaderName::from_static(name))
+                    .or_insert(axum::http::HeaderValue::from_static(value));
+            }
+            response
+        },
+    ))
 }
 
 /// Binds 127.0.0.1:0 (never any other address) and reports the port.

@@ -28,6 +28,19 @@ pub(crate) struct Pki {
     pub leaf_der: CertificateDer<'static>,
     /// The leaf's PKCS#8 private key.
     leaf_key: PrivatePkcs8KeyDer<'static>,
+    /// The CA with its key, to sign the certificate scenarios' bad leaves.
+    ca: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A deliberately flawed server certificate (the certificate scenarios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadLeaf {
+    /// Self-signed for 127.0.0.1 and localhost: no CA vouches for it.
+    SelfSigned,
+    /// Signed by the lab CA for 127.0.0.1, but its validity ended yesterday.
+    Expired,
+    /// Signed by the lab CA, valid, but only for another host name.
+    WrongName,
 }
 
 /// The only crypto provider used by the lab; never the process default.
@@ -73,7 +86,46 @@ impl Pki {
             ca_der: ca.der().clone(),
             leaf_der: leaf.der().clone(),
             leaf_key: PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
+            ca,
         })
+    }
+
+    /// A server configuration presenting a deliberately flawed leaf (fresh
+    /// key), with the given ALPN list. Everything else is as for the good leaf.
+    pub(crate) fn bad_server_config(&self, kind: BadLeaf, alpn: &[&[u8]]) -> Result<rustls::ServerConfig, LabError> {
+        let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now = rcgen::date_time_ymd(1970, 1, 1) + since_epoch;
+        let names = match kind {
+            BadLeaf::WrongName => vec!["api.mortar-lab.invalid".to_owned()],
+            BadLeaf::SelfSigned | BadLeaf::Expired => vec!["127.0.0.1".to_owned(), "localhost".to_owned()],
+        };
+        let mut params = CertificateParams::new(names)?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params.distinguished_name.push(DnType::CommonName, "mortar lab server");
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        (params.not_before, params.not_after) = match kind {
+            BadLeaf::Expired => (now - VALIDITY, now - ONE_DAY),
+            BadLeaf::SelfSigned | BadLeaf::WrongName => (now - ONE_DAY, now + VALIDITY),
+        };
+        let key = KeyPair::generate()?;
+        let cert = match kind {
+            BadLeaf::SelfSigned => params.self_signed(&key)?,
+            BadLeaf::Expired | BadLeaf::WrongName => {
+                params.use_authority_key_identifier_extension = true;
+                params.signed_by(&key, &self.ca)?
+            }
+        };
+        let mut config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )?;
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        Ok(config)
     }
 
     /// A server configuration presenting the leaf, with the given ALPN list.
