@@ -8,6 +8,59 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
+/// An operation the scan can call: its template for reports, and a concrete
+/// request built from the API description (or the bare path without one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanOperation {
+    /// Method and path template, as reported.
+    pub endpoint: Endpoint,
+    /// Concrete path and query to send.
+    pub target: String,
+    /// Headers the operation needs (synthesized header parameters, content type).
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// A synthesized body, for methods that carry one.
+    pub body: Option<Vec<u8>>,
+    /// The description marks it deprecated.
+    pub deprecated: bool,
+    /// The description requires credentials for it.
+    pub secured: bool,
+    /// Where the description defines it: `file:line` and JSON pointer.
+    pub source: Option<(String, Option<u32>, String)>,
+}
+
+impl ScanOperation {
+    /// An operation known only by its path (no description).
+    pub fn bare(method: &str, path: &str) -> ScanOperation {
+        ScanOperation {
+            endpoint: Endpoint::new(method, path),
+            target: path.to_string(),
+            headers: Vec::new(),
+            body: None,
+            deprecated: false,
+            secured: false,
+            source: None,
+        }
+    }
+
+    /// Whether its method cannot change state.
+    pub fn is_safe(&self) -> bool {
+        matches!(self.endpoint.method.as_str(), "GET" | "HEAD" | "OPTIONS")
+    }
+}
+
+/// What one identity (or anonymous access) got from one operation during the
+/// reachability sweep.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    /// Identity name, `anonymous` without credentials.
+    pub identity: String,
+    /// The method sent: the operation's, or OPTIONS for an unsafe operation
+    /// outside the active profile.
+    pub probe: String,
+    /// The exchange, or the transport error.
+    pub result: Result<Arc<Exchange>, String>,
+}
+
 /// Scan-wide settings the checks read.
 #[derive(Debug, Clone)]
 pub struct ScanSettings {
@@ -27,7 +80,10 @@ pub struct ScanSettings {
 /// One shared GET per endpoint: the first check to ask sends it, the others wait for it.
 type BaselineCache = Mutex<BTreeMap<Endpoint, Arc<OnceCell<Result<Arc<Exchange>, String>>>>>;
 
-type IdentityUsage = BTreeMap<String, (BTreeSet<String>, BTreeMap<(String, String), BTreeSet<u16>>)>;
+/// Per identity: the checks that used it, and per operation the statuses seen
+/// and the methods sent.
+type IdentityUsage =
+    BTreeMap<String, (BTreeSet<String>, BTreeMap<(String, String), (BTreeSet<u16>, BTreeSet<String>)>)>;
 
 /// The shared scan context.
 pub struct ScanContext {
@@ -41,14 +97,17 @@ pub struct ScanContext {
     pub settings: ScanSettings,
     /// Identities the pre-flight accepted, in the order given.
     pub identities: Vec<Arc<Identity>>,
-    /// Operations known to the scan (for now the base path; the spec adds more).
+    /// Endpoints of the known operations (the API description's, or the base path).
     pub endpoints: Vec<Endpoint>,
+    /// The known operations with their concrete requests.
+    pub operations: Vec<ScanOperation>,
     /// What reproduce commands may mention (CA file).
     pub reproduce: ReproduceContext,
     baselines: BaselineCache,
     usage: Mutex<IdentityUsage>,
     detected_framework: Mutex<Option<Framework>>,
     refresh_lock: tokio::sync::Mutex<()>,
+    reach: OnceCell<BTreeMap<Endpoint, Vec<Reach>>>,
 }
 
 impl ScanContext {
@@ -58,13 +117,14 @@ impl ScanContext {
         engine: Engine,
         settings: ScanSettings,
         identities: Vec<Arc<Identity>>,
-        endpoints: Vec<Endpoint>,
+        operations: Vec<ScanOperation>,
         reproduce: ReproduceContext,
     ) -> ScanContext {
-        let endpoints = endpoints
+        let operations: Vec<ScanOperation> = operations
             .into_iter()
-            .filter(|e| path_selected(&e.path, &settings.include_paths, &settings.exclude_paths))
+            .filter(|o| path_selected(&o.endpoint.path, &settings.include_paths, &settings.exclude_paths))
             .collect();
+        let endpoints = operations.iter().map(|o| o.endpoint.clone()).collect();
         ScanContext {
             origin: Origin::of(&target),
             target,
@@ -72,11 +132,13 @@ impl ScanContext {
             settings,
             identities,
             endpoints,
+            operations,
             reproduce,
             baselines: Mutex::new(BTreeMap::new()),
             usage: Mutex::new(BTreeMap::new()),
             detected_framework: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
+            reach: OnceCell::new(),
         }
     }
 
@@ -101,6 +163,65 @@ impl ScanContext {
         self.identities.first().cloned()
     }
 
+    /// The operation behind an endpoint.
+    pub fn operation(&self, endpoint: &Endpoint) -> Option<&ScanOperation> {
+        self.operations.iter().find(|o| &o.endpoint == endpoint)
+    }
+
+    /// A request for an endpoint with `method`: the concrete target (path
+    /// parameters filled, required query parameters set) and the operation's
+    /// headers; the body only when the method is the operation's own.
+    pub fn request(&self, method: &str, endpoint: &Endpoint) -> Request {
+        let Some(op) = self.operation(endpoint) else {
+            return Request::new(method, &self.origin, endpoint.path.clone());
+        };
+        let mut request = Request::new(method, &self.origin, op.target.clone());
+        request.headers = op.headers.clone();
+        if method.eq_ignore_ascii_case(&op.endpoint.method)
+            && let Some(body) = &op.body
+        {
+            request.body = body.clone();
+        }
+        request
+    }
+
+    /// Every operation as every accepted identity and anonymously, once per
+    /// scan, shared by the checks that judge what answered (and recorded in
+    /// coverage). Unsafe operations are probed with OPTIONS unless the
+    /// profile is active: the standard profile never writes.
+    pub async fn reachability(&self, check: &'static str) -> &BTreeMap<Endpoint, Vec<Reach>> {
+        self.reach
+            .get_or_init(|| async {
+                let mut who: Vec<Option<Arc<Identity>>> = vec![None];
+                who.extend(self.identities.iter().cloned().map(Some));
+                let mut jobs = Vec::new();
+                for op in &self.operations {
+                    for identity in &who {
+                        let probe = if op.is_safe() || self.settings.profile == Profile::Active {
+                            op.endpoint.method.clone()
+                        } else {
+                            "OPTIONS".to_string()
+                        };
+                        let request = self.request(&probe, &op.endpoint).identity(identity.clone());
+                        let name = identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".into());
+                        jobs.push(async move {
+                            let result = self.send(check, Some(&op.endpoint), request).await;
+                            (
+                                op.endpoint.clone(),
+                                Reach { identity: name, probe, result: result.map(Arc::new).map_err(|e| e.chain()) },
+                            )
+                        });
+                    }
+                }
+                let mut map: BTreeMap<Endpoint, Vec<Reach>> = BTreeMap::new();
+                for (endpoint, reach) in futures::future::join_all(jobs).await {
+                    map.entry(endpoint).or_default().push(reach);
+                }
+                map
+            })
+            .await
+    }
+
     /// Endpoints reachable with a safe method, for passive checks.
     pub fn safe_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
         self.endpoints.iter().filter(|e| matches!(e.method.as_str(), "GET" | "HEAD"))
@@ -115,6 +236,7 @@ impl ScanContext {
         request: Request,
     ) -> Result<Exchange, EngineError> {
         let identity = request.identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".to_string());
+        let method = request.method.clone();
         let logins_before = request.identity.as_ref().map(|i| i.session.logins());
         let mut result = self.engine.send(request.clone().tag(check)).await;
         // A 401 for an identity that logs in: only a failed liveness request
@@ -130,7 +252,9 @@ impl ScanContext {
             let entry = usage.entry(identity).or_default();
             entry.0.insert(check.to_string());
             if let (Some(e), Ok(ex)) = (endpoint, &result) {
-                entry.1.entry((e.method.clone(), e.path.clone())).or_default().insert(ex.response.status);
+                let seen = entry.1.entry((e.method.clone(), e.path.clone())).or_default();
+                seen.0.insert(ex.response.status);
+                seen.1.insert(method);
             }
         }
         result
@@ -158,7 +282,7 @@ impl ScanContext {
         };
         let result = cell
             .get_or_init(|| async {
-                let request = Request::get(&self.origin, endpoint.path.clone()).identity(self.primary_identity());
+                let request = self.request("GET", endpoint).identity(self.primary_identity());
                 self.send(check, Some(endpoint), request).await.map(Arc::new).map_err(|e| e.chain())
             })
             .await
@@ -193,10 +317,11 @@ impl ScanContext {
                 used_by: checks.into_iter().collect(),
                 operations_reached: ops
                     .into_iter()
-                    .map(|((method, path), statuses)| OperationReach {
+                    .map(|((method, path), (statuses, probes))| OperationReach {
                         method,
                         path,
                         statuses: statuses.into_iter().collect(),
+                        probed_with: probes.into_iter().collect(),
                     })
                     .collect(),
             })

@@ -32,7 +32,28 @@ pub struct Check {
 }
 
 /// Every check, in catalogue order. Adding a check is one line here.
-pub static CHECKS: &[&Check] = &[&checks::cors_reflected_origin::CHECK, &checks::version_disclosure::CHECK];
+pub static CHECKS: &[&Check] = &[
+    &checks::cors_reflected_origin::CHECK,
+    &checks::version_disclosure::CHECK,
+    &checks::security_not_enforced::CHECK,
+    &checks::deprecated_live::CHECK,
+    &checks::documented_missing::CHECK,
+    &checks::undocumented_endpoints::CHECK,
+    &checks::cors_origin_bypass::CHECK,
+    &checks::dangerous_methods::CHECK,
+    &checks::debug_endpoints::CHECK,
+    &checks::security_headers::CHECK,
+    &checks::hsts::CHECK,
+    &checks::cookie_flags::CHECK,
+    &checks::plaintext_http::CHECK,
+    &checks::certificate::CHECK,
+    &checks::framework_fingerprint::CHECK,
+    &checks::spec_exposed::CHECK,
+    &checks::stack_trace::CHECK,
+    &checks::secrets_in_response::CHECK,
+    &checks::pii::CHECK,
+    &checks::jwt_weaknesses::CHECK,
+];
 
 /// Looks a check up by id.
 pub fn find(id: &str) -> Option<&'static Check> {

@@ -80,31 +80,40 @@ fn authorization(target: &LabTarget) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn targets_are_distinct_https_loopback_services() {
+async fn targets_are_distinct_loopback_services() {
     let lab = Lab::start(LabOptions::default()).await.expect("lab starts");
     let targets = lab.targets();
+    // Every scenario, in registry order, as a vulnerable then a fixed target.
     let order: Vec<(&str, Variant)> = targets.iter().map(|t| (t.scenario.as_str(), t.variant)).collect();
-    assert_eq!(
-        order,
-        [
-            ("cors-reflection", Variant::Vulnerable),
-            ("cors-reflection", Variant::Fixed),
-            ("version-disclosure", Variant::Vulnerable),
-            ("version-disclosure", Variant::Fixed),
-        ]
-    );
+    let wanted: Vec<(&str, Variant)> =
+        scenarios::ALL.iter().flat_map(|s| [(s.name, Variant::Vulnerable), (s.name, Variant::Fixed)]).collect();
+    assert_eq!(order, wanted);
 
     let ca = lab.ca_cert_path().display().to_string();
     let mut ports = HashSet::new();
+    let mut plaintext = 0;
     for target in targets {
-        let rest = target.url.strip_prefix("https://127.0.0.1:").expect("https on 127.0.0.1");
+        let (scheme, rest) = target.url.split_once("://127.0.0.1:").expect("URL on 127.0.0.1");
         let port: u16 = rest.split('/').next().and_then(|p| p.parse().ok()).expect("port");
         assert!(ports.insert(port), "port {port} reused");
-        assert_eq!(target.scan_args[..2], ["--ca-cert".to_owned(), ca.clone()]);
-        let reply = request(&lab, &target.url, "GET", "/api/", &[]).await;
-        assert!([200, 401].contains(&reply.status), "{}: status {}", target.url, reply.status);
+        match scheme {
+            "https" => assert_eq!(target.scan_args[..2], ["--ca-cert".to_owned(), ca.clone()]),
+            "http" => plaintext += 1,
+            other => panic!("unexpected scheme {other} in {}", target.url),
+        }
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.expect("target listens");
     }
-    assert_eq!(ports.len(), 4);
+    assert_eq!(ports.len(), targets.len());
+    assert!(plaintext < targets.len(), "most targets are served over TLS");
+
+    // The two original targets answer over TLS with the lab's CA.
+    for scenario in ["cors-reflection", "version-disclosure"] {
+        for variant in [Variant::Vulnerable, Variant::Fixed] {
+            let url = &target(&lab, scenario, variant).url;
+            let reply = request(&lab, url, "GET", "/api/", &[]).await;
+            assert!([200, 401].contains(&reply.status), "{url}: status {}", reply.status);
+        }
+    }
 
     #[cfg(unix)]
     {
@@ -214,7 +223,7 @@ async fn json_line_is_one_line_with_keys_in_order() {
         assert!(!line.contains('\n') && !line.contains('\r'), "{line}");
         let value: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
         assert_eq!(value["variant"], target.variant.as_str());
-        assert!(value["spec"].is_null());
+        assert_eq!(value["spec"].as_str(), target.spec.as_deref());
         // serde_json::Value sorts keys, so check the order on the text itself.
         let keys = ["scenario", "variant", "url", "spec", "scan_args", "expected", "allowed"];
         let positions: Vec<usize> =

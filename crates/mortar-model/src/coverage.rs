@@ -39,6 +39,9 @@ pub struct OperationReach {
     pub path: String,
     /// Distinct status codes seen, ascending.
     pub statuses: Vec<u16>,
+    /// The methods actually sent to it: its own, or OPTIONS when the profile
+    /// does not allow its (unsafe) method.
+    pub probed_with: Vec<String>,
 }
 
 /// What an identity was used for and what it reached.
@@ -58,6 +61,19 @@ pub struct IdentityCoverage {
     pub operations_reached: Vec<OperationReach>,
 }
 
+/// An operation of the API description that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedOperation {
+    /// The description file (or URL) that defines it.
+    pub file: String,
+    /// JSON pointer to it.
+    pub pointer: String,
+    /// 1-based line, when known.
+    pub line: Option<u32>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
 /// The coverage section of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Coverage {
@@ -65,6 +81,9 @@ pub struct Coverage {
     pub checks: Vec<CheckCoverage>,
     /// One entry per identity, `anonymous` included when used.
     pub identities: Vec<IdentityCoverage>,
+    /// Operations of the API description that were left out, with the reason.
+    #[serde(default)]
+    pub skipped_operations: Vec<SkippedOperation>,
 }
 
 impl Coverage {

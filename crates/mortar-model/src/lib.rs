@@ -19,7 +19,7 @@ pub mod target;
 
 pub use category::Category;
 pub use check::{CheckInfo, Framework, Profile, References, Remediation};
-pub use coverage::{CheckCoverage, CheckStatus, Coverage, IdentityCoverage};
+pub use coverage::{CheckCoverage, CheckStatus, Coverage, IdentityCoverage, SkippedOperation};
 pub use finding::{
     Affected, Body, BodyEncoding, Endpoint, Evidence, EvidenceRequest, EvidenceResponse, Finding, FindingStatus,
     Observation, aggregate, finding_id, sort_findings,

@@ -1,7 +1,7 @@
 //! Tests of the schema and the renderers against a realistic, hand-built report.
 
 use crate::{REPORT_SCHEMA, SummaryOptions, render_checks_json, render_checks_text, render_json, render_summary};
-use mortar_model::coverage::OperationReach;
+use mortar_model::coverage::{OperationReach, SkippedOperation};
 use mortar_model::finding::FindingReferences;
 use mortar_model::report::ReportParts;
 use mortar_model::{
@@ -196,6 +196,7 @@ fn coverage() -> Coverage {
                     method: "GET".into(),
                     path: "/api/orders/{id}".into(),
                     statuses: vec![200, 404],
+                    probed_with: vec!["GET".into()],
                 }],
             },
             IdentityCoverage {
@@ -207,6 +208,12 @@ fn coverage() -> Coverage {
                 operations_reached: vec![],
             },
         ],
+        skipped_operations: vec![SkippedOperation {
+            file: "openapi.yaml".into(),
+            pointer: "/paths/~1upload/post".into(),
+            line: Some(42),
+            reason: "multipart/form-data body with a binary part".into(),
+        }],
     }
 }
 

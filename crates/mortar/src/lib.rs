@@ -9,6 +9,7 @@ pub mod error;
 pub mod identity;
 pub mod race;
 pub mod scan;
+pub mod spec;
 
 use clap::Parser;
 use cli::{Cli, Command};

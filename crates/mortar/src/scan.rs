@@ -5,12 +5,12 @@ use crate::config::{self, Layer, Pace};
 use crate::error::UsageError;
 use crate::identity;
 use mortar_checks::reproduce::ReproduceContext;
-use mortar_checks::{ScanContext, ScanSettings, Selection};
+use mortar_checks::{ScanContext, ScanOperation, ScanSettings, Selection};
 use mortar_engine::{Engine, EngineConfig, ProxyConfig, TlsSettings};
 use mortar_model::report::ReportParts;
 use mortar_model::{
-    CheckCoverage, Coverage, Endpoint, FindingStatus, Framework, Gates, Identity, IdentityCoverage, Profile, Report,
-    Severity, Target, TargetInfo, Tool,
+    CheckCoverage, Coverage, FindingStatus, Framework, Gates, Identity, IdentityCoverage, Profile, Report, Severity,
+    Target, TargetInfo, Tool,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -81,6 +81,8 @@ pub struct Settings {
     pub dry_run: bool,
     /// `--framework`, when not auto.
     pub framework: Option<Framework>,
+    /// `--spec`: a file path or URL.
+    pub spec: Option<String>,
 }
 
 /// Builds the settings from flags, `MORTAR_*` variables and the config file.
@@ -97,9 +99,6 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         .clone()
         .ok_or_else(|| UsageError::new("no target URL: give one, e.g. `mortar scan https://api.example.com/`"))?;
     let target = Target::parse(&url).map_err(|e| UsageError::new(format!("target: {e}")))?;
-    if layer.spec.is_some() {
-        return Err(UsageError::new("--spec: OpenAPI ingestion is not available yet in this version"));
-    }
     let profile = layer
         .profile
         .as_deref()
@@ -166,6 +165,7 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         exclude_paths: layer.exclude_paths.clone().unwrap_or_default(),
         dry_run: args.dry_run,
         framework,
+        spec: layer.spec.clone(),
     })
 }
 
@@ -209,9 +209,9 @@ pub enum ScanError {
     Engine(#[from] mortar_engine::EngineError),
 }
 
-/// The operations the scan knows about before a spec is given: the base path.
-fn known_endpoints(target: &Target) -> Vec<Endpoint> {
-    vec![Endpoint::new("GET", target.base_path.clone())]
+/// The operations without an API description: the base path.
+fn bare_operations(target: &Target) -> Vec<ScanOperation> {
+    vec![ScanOperation::bare("GET", &target.base_path)]
 }
 
 /// The plan `--dry-run` prints.
@@ -229,10 +229,50 @@ pub fn plan_text(settings: &Settings) -> Result<String, UsageError> {
         let cert = if id.client_cert.is_some() { " + client certificate" } else { "" };
         out.push_str(&format!("  {}: headers [{}]{cert}\n", id.name, headers.join(", ")));
     }
-    out.push_str("operations:\n");
-    for e in known_endpoints(&settings.target) {
-        out.push_str(&format!("  {} {}\n", e.method, e.path));
+    let (target, operations) = match settings.spec.as_deref() {
+        Some(spec) if crate::spec::is_url(spec) => {
+            out.push_str(&format!("spec:       {spec} (a URL: not fetched in a dry run)\n"));
+            (settings.target.clone(), bare_operations(&settings.target))
+        }
+        Some(spec) => {
+            let api = crate::spec::load_file(spec)?;
+            let target =
+                mortar_spec::target_for(&api, &settings.target.url).map_err(|e| UsageError::new(e.to_string()))?;
+            out.push_str(&format!(
+                "spec:       {spec} ({} {}, {} operations, {} skipped)\n",
+                api.title,
+                api.api_version,
+                api.operations.len(),
+                api.skipped.len()
+            ));
+            let ops = crate::spec::operations(&api, &target);
+            (target, ops)
+        }
+        None => {
+            out.push_str("spec:       none given (the scan looks for one at the target)\n");
+            (settings.target.clone(), bare_operations(&settings.target))
+        }
+    };
+    out.push_str(&format!("base path:  {}\noperations ({}):\n", target.base_path, operations.len()));
+    for op in &operations {
+        let note = if op.is_safe() || settings.profile == Profile::Active {
+            ""
+        } else {
+            "  (probed with OPTIONS: unsafe method)"
+        };
+        out.push_str(&format!("  {} {}{note}\n", op.endpoint.method, op.endpoint.path));
     }
+    let who = settings.identities.len() + 1;
+    let preflight = who;
+    let sweep = operations.len() * who;
+    let safe = operations.iter().filter(|o| o.is_safe()).count().max(1);
+    out.push_str(&format!(
+        "estimated requests: about {} (pre-flight {preflight}, reachability {sweep} = {} operations x {who} identities incl. anonymous, checks up to {} = {} checks x {safe} safe operations x 3)\n",
+        preflight + sweep + 3 * safe * run.len(),
+        operations.len(),
+        3 * safe * run.len(),
+        run.len()
+    ));
     out.push_str(&format!("checks to run ({}):\n", run.len()));
     for c in &run {
         out.push_str(&format!("  {}\n", c.info.id));
@@ -265,7 +305,19 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
         ..EngineConfig::default()
     };
     let engine = Engine::new(engine_config, &settings.identities)?;
-    let preflight = mortar_checks::preflight::preflight(&engine, &settings.target, &settings.identities).await;
+    let mut spec_label = settings.spec.clone();
+    let mut api = match settings.spec.as_deref() {
+        Some(spec) if crate::spec::is_url(spec) => {
+            Some(crate::spec::fetch(spec, &settings.tls, settings.pace.timeout).await?)
+        }
+        Some(spec) => Some(crate::spec::load_file(spec)?),
+        None => None,
+    };
+    let target = match &api {
+        Some(api) => mortar_spec::target_for(api, &settings.target.url).map_err(|e| UsageError::new(e.to_string()))?,
+        None => settings.target.clone(),
+    };
+    let preflight = mortar_checks::preflight::preflight(&engine, &target, &settings.identities).await;
     if !preflight.any_response {
         let detail = preflight.checks.first().map(|c| c.detail.clone()).unwrap_or_default();
         return Err(ScanError::NoResponse { url: settings.target.url.clone(), detail });
@@ -276,8 +328,31 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
             preflight.checks.iter().skip(1).map(|c| format!("{} ({})", c.name, c.detail)).collect();
         return Err(ScanError::NoIdentityAccepted { url: settings.target.url.clone(), detail: detail.join(", ") });
     }
+    let mut notes = Vec::new();
+    let mut target = target;
+    if api.is_none()
+        && let Some((url, found)) = crate::spec::discover(&engine, &target).await
+    {
+        notes.push(format!("API description discovered at {url} and used for the scan."));
+        // Served by the API itself, its servers (resolved against where it was
+        // found) say where its paths live, whatever path the target URL had.
+        target.base_path = found.base_path.clone();
+        spec_label = Some(url);
+        api = Some(found);
+    }
+    let operations = match &api {
+        Some(api) => crate::spec::operations(api, &target),
+        None => bare_operations(&target),
+    };
+    let skipped_operations = api.as_ref().map(crate::spec::skipped).unwrap_or_default();
+    if !skipped_operations.is_empty() {
+        notes.push(format!(
+            "{} operation(s) of the API description could not be used and were not scanned (see coverage).",
+            skipped_operations.len()
+        ));
+    }
     let ctx = Arc::new(ScanContext::new(
-        settings.target.clone(),
+        target.clone(),
         engine.clone(),
         ScanSettings {
             profile: settings.profile,
@@ -287,7 +362,7 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
             exclude_paths: settings.exclude_paths.clone(),
         },
         accepted,
-        known_endpoints(&settings.target),
+        operations,
         ReproduceContext { ca_cert: settings.ca_cert.as_ref().map(|p| p.display().to_string()) },
     ));
     let results = mortar_checks::run_checks(ctx.clone(), &run).await;
@@ -302,8 +377,8 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
     let coverage = Coverage {
         checks: registry_order(results.coverage, skipped),
         identities: identity_coverage(&preflight, &ctx, &settings.identities),
+        skipped_operations,
     };
-    let mut notes = Vec::new();
     let rejected: Vec<String> =
         preflight.checks.iter().skip(1).filter(|c| !c.accepted).map(|c| format!("{} ({})", c.name, c.detail)).collect();
     if !rejected.is_empty() {
@@ -315,7 +390,7 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
     }
     Ok(Report::assemble(ReportParts {
         tool: Tool { name: "mortar".into(), version: env!("CARGO_PKG_VERSION").into() },
-        target: TargetInfo { url: settings.target.url.clone(), spec: None },
+        target: TargetInfo { url: target.url.clone(), spec: spec_label },
         profile: settings.profile,
         started_at,
         duration_ms: clock.elapsed().as_millis() as u64,

@@ -1,6 +1,28 @@
 //! One module per check; each exports `pub static CHECK: Check`.
 
+pub mod certificate;
+pub mod cookie_flags;
+pub mod cors_origin_bypass;
 pub mod cors_reflected_origin;
+pub mod dangerous_methods;
+pub mod debug_endpoints;
+pub mod deprecated_live;
+pub mod documented_missing;
+#[cfg(test)]
+pub(crate) mod exchange_fixture;
+pub(crate) mod exposure;
+pub mod framework_fingerprint;
+pub mod hsts;
+pub mod jwt_weaknesses;
+pub mod pii;
+pub mod plaintext_http;
+pub mod secrets_in_response;
+pub mod security_headers;
+pub mod security_not_enforced;
+mod spec_drift;
+pub mod spec_exposed;
+pub mod stack_trace;
+pub mod undocumented_endpoints;
 pub mod version_disclosure;
 
 use crate::registry::CheckVerdict;

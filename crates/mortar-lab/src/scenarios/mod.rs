@@ -5,7 +5,21 @@
 use crate::serve::LabContext;
 use crate::{LabError, LabTarget, Variant};
 
+mod certificate;
+mod cookie_flags;
 mod cors;
+mod cors_bypass;
+mod dangerous_methods;
+mod debug_endpoints;
+mod hsts;
+mod jwt_weak;
+mod pii_exposure;
+mod plaintext_http;
+mod secrets_exposure;
+mod security_headers;
+mod spec_exposure;
+mod spec_inventory;
+mod stack_trace;
 mod version_disclosure;
 
 /// One scenario: its name and how to start one variant of it.
@@ -17,4 +31,23 @@ pub(crate) struct Scenario {
 }
 
 /// Every scenario, in the order their targets are listed.
-pub(crate) const ALL: &[Scenario] = &[cors::SCENARIO, version_disclosure::SCENARIO];
+pub(crate) const ALL: &[Scenario] = &[
+    cors::SCENARIO,
+    version_disclosure::SCENARIO,
+    cors_bypass::SCENARIO,
+    dangerous_methods::SCENARIO,
+    debug_endpoints::SCENARIO,
+    security_headers::SCENARIO,
+    hsts::SCENARIO,
+    cookie_flags::SCENARIO,
+    plaintext_http::SCENARIO,
+    certificate::SELF_SIGNED,
+    certificate::EXPIRED,
+    certificate::NAME_MISMATCH,
+    spec_exposure::SCENARIO,
+    stack_trace::SCENARIO,
+    secrets_exposure::SCENARIO,
+    pii_exposure::SCENARIO,
+    jwt_weak::SCENARIO,
+    spec_inventory::SCENARIO,
+];

@@ -8,5 +8,8 @@ mod cli;
 mod engine;
 mod hostile;
 mod lab_scans;
+mod passive_exposure;
+mod passive_misconfig;
 mod race;
 mod sessions;
+mod spec_scans;

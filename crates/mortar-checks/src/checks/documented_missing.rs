@@ -1,0 +1,70 @@
+//! Documented operations the API does not serve.
+
+use super::spec_drift::{answered, defined_at, described, no_description, swept};
+use crate::context::{Reporter, ScanContext};
+use crate::registry::{Check, CheckVerdict};
+use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
+use std::sync::Arc;
+
+/// The check.
+pub static CHECK: Check = Check {
+    info: CheckInfo {
+        id: "inventory.documented-operation-missing",
+        category: Category::Inventory,
+        severity: Severity::Low,
+        profile: Profile::Passive,
+        title: "Documented operation not served",
+        description: "Reads the reachability sweep for documented operations that answered 404 to every \
+            identity and to anonymous access: the description and the deployment have drifted apart, so the \
+            description can no longer be trusted as the inventory (firm for safe operations called directly, \
+            tentative for unsafe ones probed with OPTIONS).",
+        remediation: Remediation {
+            summary: "Generate the API description from the code (or test the deployment against it in CI) so they cannot drift apart.",
+            actix_web: "Derive the description from the routes (e.g. utoipa with `#[utoipa::path]` on each handler and \
+                `OpenApi` listing them) and fail CI when a documented path has no route.",
+            axum: "Derive the description from the routes (e.g. utoipa or aide with the Router) and fail CI when a \
+                documented path has no route.",
+        },
+        references: References { owasp_api: &["API9:2023"], cwe: &["CWE-1059"] },
+    },
+    run: |ctx, reporter| Box::pin(run(ctx, reporter)),
+};
+
+async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
+    if !described(&ctx) {
+        return no_description();
+    }
+    let sweep = ctx.reachability(CHECK.info.id).await;
+    let mut judged = 0;
+    for op in &ctx.operations {
+        let Some(reaches) = sweep.get(&op.endpoint) else { continue };
+        let answers: Vec<_> = answered(reaches).collect();
+        if answers.is_empty() {
+            continue;
+        }
+        judged += 1;
+        if !answers.iter().all(|(_, ex)| ex.response.status == 404) {
+            continue;
+        }
+        let (reach, exchange) = answers[0];
+        let direct = reach.probe == op.endpoint.method;
+        reporter.observe(Observation {
+            endpoint: Some(op.endpoint.clone()),
+            component: None,
+            severity: None,
+            confidence: if direct { Confidence::Firm } else { Confidence::Tentative },
+            title: None,
+            description: format!(
+                "{} {} is documented ({}) but answered 404 to all {} caller(s) tried{}.",
+                op.endpoint.method,
+                op.endpoint.path,
+                defined_at(op),
+                answers.len(),
+                if direct { "" } else { " (probed with OPTIONS: its method changes state)" }
+            ),
+            evidence: vec![ctx.evidence(exchange, "The documented operation is not found.")],
+            reproduce: ctx.curl(&ctx.request(&reach.probe, &op.endpoint)),
+        });
+    }
+    swept(&ctx, judged)
+}
