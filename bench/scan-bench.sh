@@ -28,7 +28,7 @@ trap 'kill $LAB_PID 2>/dev/null || true; rm -f "$LAB_OUT" "$LAB_ERR"' EXIT
 for _ in $(seq 1 100); do [ -s "$LAB_OUT" ] && grep -q bench "$LAB_ERR" && break; sleep 0.1; done
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), kernel $(uname -r)"
-echo "date: $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "date: $(date -u +%Y-%m-%dT%H:%MZ), load average $(cut -d" " -f1-3 /proc/loadavg)"
 echo "mortar: $("$BIN/mortar" --version)"
 echo
 echo "## mortar scan per lab target (median of $RUNS runs; wall seconds, peak RSS MiB)"

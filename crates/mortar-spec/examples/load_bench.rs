@@ -1,7 +1,10 @@
 //! Generates a 2,000-operation OpenAPI 3.0 spec, loads it and builds a request
 //! for every operation; prints wall times and peak RSS (VmHWM).
 //!
-//! `cargo run --release -p mortar-spec --example load_bench [operations]`
+//! `cargo run --release -p mortar-spec --example load_bench [operations] [--emit FILE]`
+//!
+//! `--emit FILE` also writes the generated document, so the whole CLI path
+//! (`mortar scan --spec FILE --dry-run`) can be measured on the same input.
 
 use mortar_spec::{NoRefSource, RequestOptions, build_request, load_bytes, testgen};
 use std::time::Instant;
@@ -18,6 +21,17 @@ fn vm_hwm() -> String {
 fn main() {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
     let spec = testgen::generate_openapi30(n);
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--emit") {
+        let Some(path) = args.get(at + 1) else {
+            eprintln!("--emit needs a file name");
+            std::process::exit(2);
+        };
+        if let Err(e) = std::fs::write(path, &spec) {
+            eprintln!("cannot write {path}: {e}");
+            std::process::exit(2);
+        }
+    }
     let t0 = Instant::now();
     let api = match load_bytes(spec.as_bytes(), "generated.json", &NoRefSource) {
         Ok(api) => api,
