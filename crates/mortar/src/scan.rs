@@ -245,7 +245,7 @@ pub fn plan_text(settings: &Settings) -> Result<String, UsageError> {
                 api.operations.len(),
                 api.skipped.len()
             ));
-            let ops = crate::spec::operations(&api, &target);
+            let ops = crate::spec::operations(&api, &target, &mortar_spec::KnownValues::default());
             (target, ops)
         }
         None => {
@@ -341,7 +341,10 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
         api = Some(found);
     }
     let operations = match &api {
-        Some(api) => crate::spec::operations(api, &target),
+        Some(api) => {
+            let known = crate::spec::learn(&engine, &target, api, accepted.first().cloned()).await;
+            crate::spec::operations(api, &target, &known)
+        }
         None => bare_operations(&target),
     };
     let skipped_operations = api.as_ref().map(crate::spec::skipped).unwrap_or_default();

@@ -4,8 +4,12 @@
 use crate::error::UsageError;
 use mortar_checks::ScanOperation;
 use mortar_engine::{Engine, EngineConfig, Origin, Request, TlsSettings};
+use mortar_model::Identity;
 use mortar_model::{SkippedOperation, Target};
-use mortar_spec::{Api, NoRefSource, RequestOptions};
+use mortar_spec::request::param_key;
+use mortar_spec::{Api, KnownValues, NoRefSource, ParamLocation, RequestOptions};
+use serde_json::Value;
+use std::sync::Arc;
 
 /// Paths where APIs commonly publish their description, tried under the base
 /// path first, then at the root.
@@ -85,8 +89,11 @@ pub async fn discover(engine: &Engine, target: &Target) -> Option<(String, Api)>
 
 /// The scan's operations from a description: every documented operation with
 /// a concrete, deterministic request (fixed seed) under the effective base path.
-pub fn operations(api: &Api, target: &Target) -> Vec<ScanOperation> {
-    let options = RequestOptions { base_path: Some(target.base_path.clone()), ..RequestOptions::default() };
+/// `known` holds ids learned from the live API (see [`learn`]), preferred
+/// over invented values.
+pub fn operations(api: &Api, target: &Target, known: &KnownValues) -> Vec<ScanOperation> {
+    let options =
+        RequestOptions { base_path: Some(target.base_path.clone()), known: known.clone(), ..RequestOptions::default() };
     api.operations
         .iter()
         .map(|op| {
@@ -123,4 +130,185 @@ pub fn skipped(api: &Api) -> Vec<SkippedOperation> {
             reason: p.reason.clone(),
         })
         .collect()
+}
+
+/// The tag the learning requests carry.
+pub const LEARN_TAG: &str = "spec-learn";
+
+/// Most collection operations asked during learning: bounds its cost on large APIs.
+const MAX_LEARNING_REQUESTS: usize = 50;
+
+/// Learns real ids before the checks run, so operations on one object
+/// (`/orders/{orderId}`) are called with an object that exists instead of an
+/// invented id that can only 404. Every GET operation without path
+/// parameters is asked once (as `identity`); from each JSON answer come the
+/// values its OpenAPI links point at, the `id` of the listed objects for the
+/// operations one path segment below, and every `...Id`/`..._id` field by
+/// name. One level deep: ids found by calling a learned object are not used
+/// to learn further.
+pub async fn learn(engine: &Engine, target: &Target, api: &Api, identity: Option<Arc<Identity>>) -> KnownValues {
+    let origin = Origin::of(target);
+    let plain = operations(api, target, &KnownValues::default());
+    let collections: Vec<usize> = api
+        .operations
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.method == "GET" && !op.parameters.iter().any(|p| p.location == ParamLocation::Path))
+        .map(|(i, _)| i)
+        .take(MAX_LEARNING_REQUESTS)
+        .collect();
+    let asks = collections.iter().map(|&i| {
+        let mut request = Request::get(&origin, plain[i].target.clone()).identity(identity.clone()).tag(LEARN_TAG);
+        request.headers = plain[i].headers.clone();
+        engine.send(request)
+    });
+    let answers = futures::future::join_all(asks).await;
+    let mut known = KnownValues::default();
+    for (&i, answer) in collections.iter().zip(answers) {
+        let Ok(exchange) = answer else { continue };
+        let status = exchange.response.status;
+        if !(200..300).contains(&status) {
+            continue;
+        }
+        let Ok(body) = serde_json::from_slice::<Value>(&exchange.response.body) else { continue };
+        learn_from_response(api, i, status, &body, &mut known);
+    }
+    known
+}
+
+/// What one JSON answer of operation `index` teaches (see [`learn`]).
+pub fn learn_from_response(api: &Api, index: usize, status: u16, body: &Value, known: &mut KnownValues) {
+    let op = &api.operations[index];
+    // OpenAPI links: `$response.body#/pointer` values for another operation's parameters.
+    let status_key = status.to_string();
+    let response = op
+        .responses
+        .get(&status_key)
+        .or_else(|| op.responses.get(&format!("{}XX", status / 100)))
+        .or_else(|| op.responses.get("default"));
+    for link in response.into_iter().flat_map(|r| r.links.values()) {
+        let Some(linked) = link.operation_id.as_deref().and_then(|id| api.operation(id)) else { continue };
+        for (name, expression) in &link.parameters {
+            let value = match expression.as_str() {
+                Some(e) if e.starts_with("$response.body#") => body.pointer(&e["$response.body#".len()..]).cloned(),
+                Some(e) if e.starts_with('$') => None, // other runtime expressions are not evaluated
+                _ => Some(expression.clone()),
+            };
+            let parameter = linked.parameters.iter().find(|p| p.name == *name);
+            if let (Some(value), Some(parameter)) = (value.filter(is_scalar), parameter) {
+                known.add_pointer(param_key(linked, parameter), value);
+            }
+        }
+    }
+    let objects = listed_objects(body);
+    // The listed objects' `id` for `{param}` one segment below this path.
+    if let Some(id) = objects.iter().find_map(|o| o.get("id").filter(|v| is_scalar(v))) {
+        let prefix = format!("{}/", op.path.trim_end_matches('/'));
+        for below in &api.operations {
+            let Some(rest) = below.path.strip_prefix(&prefix) else { continue };
+            let Some(name) = rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')) else { continue };
+            if let Some(parameter) =
+                below.parameters.iter().find(|p| p.name == name && p.location == ParamLocation::Path)
+            {
+                known.add_pointer(param_key(below, parameter), id.clone());
+            }
+        }
+    }
+    // Foreign keys by name (`customerId`, `order_id`), for any operation with that parameter.
+    for object in &objects {
+        for (field, value) in object.iter() {
+            let lower = field.to_ascii_lowercase();
+            if (lower.ends_with("id") && lower.len() > 2 && (field.ends_with("Id") || lower.ends_with("_id")))
+                && is_scalar(value)
+                && !known.by_name.contains_key(field)
+            {
+                known.add_name(field.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// The objects a collection answer lists: the array itself, the first array of
+/// objects under a top-level key (`items`, `data`, ...), or the object alone.
+fn listed_objects(body: &Value) -> Vec<&serde_json::Map<String, Value>> {
+    let array = match body {
+        Value::Array(items) => Some(items),
+        Value::Object(map) => map.values().find_map(|v| v.as_array().filter(|a| a.iter().any(Value::is_object))),
+        _ => None,
+    };
+    match (array, body) {
+        (Some(items), _) => items.iter().filter_map(Value::as_object).take(20).collect(),
+        (None, Value::Object(map)) => vec![map],
+        _ => Vec::new(),
+    }
+}
+
+fn is_scalar(value: &Value) -> bool {
+    matches!(value, Value::String(s) if !s.is_empty()) || value.is_number()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn api() -> Api {
+        let doc = json!({
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {
+                "/things": {"get": {"responses": {"200": {"description": "list"}}}},
+                "/things/{thingId}": {"get": {
+                    "parameters": [{"name": "thingId", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "one"}}}},
+                "/session": {"get": {"responses": {"200": {"description": "who", "links": {"account": {
+                    "operationId": "getAccount", "parameters": {"number": "$response.body#/account/number"}}}}}}},
+                "/accounts/{number}": {"get": {"operationId": "getAccount",
+                    "parameters": [{"name": "number", "in": "path", "required": true, "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "account"}}}},
+                "/invoices": {"get": {
+                    "parameters": [{"name": "customerId", "in": "query", "required": true, "schema": {"type": "integer"}}],
+                    "responses": {"200": {"description": "invoices"}}}}
+            }
+        });
+        mortar_spec::load_bytes(doc.to_string().as_bytes(), "t.json", &NoRefSource).unwrap()
+    }
+
+    fn index(api: &Api, path: &str) -> usize {
+        api.operations.iter().position(|o| o.path == path).unwrap()
+    }
+
+    fn path_of(api: &Api, known: &KnownValues, path: &str) -> String {
+        let target = Target::parse("http://127.0.0.1:1/").unwrap();
+        operations(api, &target, known)[index(api, path)].target.clone()
+    }
+
+    #[test]
+    fn listed_ids_fill_the_operation_one_segment_below() {
+        let api = api();
+        let mut known = KnownValues::default();
+        let body = json!({"items": [{"id": "t-7f3a", "customerId": 42}, {"id": "t-0001"}]});
+        learn_from_response(&api, index(&api, "/things"), 200, &body, &mut known);
+        assert_eq!(path_of(&api, &known, "/things/{thingId}"), "/things/t-7f3a");
+        assert_eq!(path_of(&api, &known, "/invoices"), "/invoices?customerId=42");
+    }
+
+    #[test]
+    fn links_point_at_values_in_the_body() {
+        let api = api();
+        let mut known = KnownValues::default();
+        let body = json!({"account": {"number": "A-991"}, "name": "alice"});
+        learn_from_response(&api, index(&api, "/session"), 200, &body, &mut known);
+        assert_eq!(path_of(&api, &known, "/accounts/{number}"), "/accounts/A-991");
+    }
+
+    #[test]
+    fn nothing_learned_leaves_invented_values() {
+        let api = api();
+        let mut known = KnownValues::default();
+        learn_from_response(&api, index(&api, "/things"), 200, &json!([{"name": "no id"}]), &mut known);
+        learn_from_response(&api, index(&api, "/session"), 200, &json!({"account": {}}), &mut known);
+        assert!(known.by_pointer.is_empty() && known.by_name.is_empty(), "{known:?}");
+        assert_ne!(path_of(&api, &known, "/things/{thingId}"), "/things/");
+    }
 }

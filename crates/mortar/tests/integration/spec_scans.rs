@@ -92,3 +92,46 @@ async fn a_broken_spec_file_is_one_error_line_naming_file_and_line() {
     assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("malformed.json:6"), "{}", out.stderr);
 }
+
+/// Ids learned from a list answer are used for the operation on one object:
+/// it is reached with a real id (200), not an invented one (404).
+#[tokio::test(flavor = "multi_thread")]
+async fn ids_learned_from_lists_reach_single_objects() {
+    let server = raw_server(|_, head| {
+        let line = head.lines().next().unwrap_or_default().to_string();
+        let json = |body: &str| {
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len())
+                .into_bytes()
+        };
+        Some(if line.starts_with("GET /things HTTP/1.1") {
+            json(r#"{"items":[{"id":"t-7f3a","name":"lamp"}]}"#)
+        } else if line.starts_with("GET /things/t-7f3a HTTP/1.1") {
+            json(r#"{"id":"t-7f3a","name":"lamp"}"#)
+        } else {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()
+        })
+    })
+    .await;
+    let spec = tempfile::NamedTempFile::new().unwrap();
+    let document = r#"{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{
+        "/things":{"get":{"responses":{"200":{"description":"list"}}}},
+        "/things/{thingId}":{"get":{"parameters":[{"name":"thingId","in":"path","required":true,"schema":{"type":"string"}}],
+            "responses":{"200":{"description":"one"},"404":{"description":"none"}}}}}}"#;
+    std::fs::write(spec.path(), document).unwrap();
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let spec_path = spec.path().display().to_string();
+    let out = mortar(&["scan", &url, "--spec", &spec_path, "--format", "json"], &[]).await;
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    let report = assert_valid_report(&out.stdout);
+    let statuses: Vec<u64> = report["coverage"]["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["operations_reached"].as_array().unwrap().iter())
+        .filter(|o| o["path"] == "/things/{thingId}")
+        .flat_map(|o| o["statuses"].as_array().unwrap().iter().filter_map(|s| s.as_u64()))
+        .collect();
+    assert!(statuses.contains(&200), "single object not reached with the learned id: {statuses:?}");
+    let heads = server.heads.lock().unwrap();
+    assert!(heads.iter().any(|h| h.starts_with("GET /things/t-7f3a ")), "{heads:?}");
+}
