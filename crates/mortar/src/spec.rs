@@ -29,9 +29,38 @@ pub fn load_file(path: &str) -> Result<Api, UsageError> {
     mortar_spec::load_file(path).map_err(|e| UsageError::new(format!("--spec: {e}")))
 }
 
-/// Fetches a description once from its own host (which is not scanned).
+/// Fetches a description from its own host (which is not scanned): the
+/// document once, then each external `$ref` document from the same origin
+/// (scheme, host and port) once; refs elsewhere are refused, which skips only
+/// the operations that need them.
 pub async fn fetch(url: &str, tls: &TlsSettings, timeout: std::time::Duration) -> Result<Api, UsageError> {
     let target = Target::parse(url).map_err(|e| UsageError::new(format!("--spec: {e}")))?;
+    let origin = (target.scheme.clone(), target.host.to_ascii_lowercase(), target.port);
+    let bytes = fetch_bytes(url, &origin, tls, timeout).await.map_err(|e| UsageError::new(format!("--spec: {e}")))?;
+    let refs = UrlRefSource { origin, tls: tls.clone(), timeout };
+    let url = url.to_string();
+    // mortar-spec resolves refs synchronously: load on a blocking thread, where
+    // each external document is fetched on a runtime of its own.
+    tokio::task::spawn_blocking(move || mortar_spec::load_bytes(&bytes, &url, &refs))
+        .await
+        .map_err(|e| UsageError::new(format!("--spec: loading stopped: {e}")))?
+        .map_err(|e| UsageError::new(format!("--spec: {e}")))
+}
+
+/// Scheme, lower-case host and port of the description's URL.
+type SpecOrigin = (String, String, u16);
+
+/// One GET of a document from `origin`, with its own one-request engine.
+async fn fetch_bytes(
+    url: &str,
+    origin: &SpecOrigin,
+    tls: &TlsSettings,
+    timeout: std::time::Duration,
+) -> Result<Vec<u8>, String> {
+    let target = Target::parse(url).map_err(|e| e.to_string())?;
+    if (target.scheme.clone(), target.host.to_ascii_lowercase(), target.port) != *origin {
+        return Err(format!("{url}: references outside {}://{}:{} are not followed", origin.0, origin.1, origin.2));
+    }
     let config = EngineConfig {
         scope_hosts: vec![target.host.clone()],
         tls: tls.clone(),
@@ -39,20 +68,33 @@ pub async fn fetch(url: &str, tls: &TlsSettings, timeout: std::time::Duration) -
         max_requests: Some(1),
         ..EngineConfig::default()
     };
-    let engine = Engine::new(config, &[]).map_err(|e| UsageError::new(format!("--spec: {}", e.chain())))?;
-    let path_and_query = url[url.find("://").map(|i| i + 3).unwrap_or(0)..]
-        .find('/')
-        .map(|i| url[url.find("://").map(|j| j + 3).unwrap_or(0) + i..].to_string())
-        .unwrap_or_else(|| "/".into());
+    let engine = Engine::new(config, &[]).map_err(|e| e.chain())?;
+    let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_and_query =
+        url[after_scheme..].find('/').map(|i| url[after_scheme + i..].to_string()).unwrap_or_else(|| "/".into());
+    let path_and_query = path_and_query.split('#').next().unwrap_or("/").to_string();
     let exchange = engine
         .send(Request::get(&Origin::of(&target), path_and_query))
         .await
-        .map_err(|e| UsageError::new(format!("--spec: cannot fetch {url}: {}", e.chain())))?;
+        .map_err(|e| format!("cannot fetch {url}: {}", e.chain()))?;
     if exchange.response.status != 200 {
-        return Err(UsageError::new(format!("--spec: {url} answered HTTP {}", exchange.response.status)));
+        return Err(format!("{url} answered HTTP {}", exchange.response.status));
     }
-    mortar_spec::load_bytes(&exchange.response.body, url, &NoRefSource)
-        .map_err(|e| UsageError::new(format!("--spec: {e}")))
+    Ok(exchange.response.body.to_vec())
+}
+
+/// External `$ref` documents of a description fetched by URL: same origin only.
+struct UrlRefSource {
+    origin: SpecOrigin,
+    tls: TlsSettings,
+    timeout: std::time::Duration,
+}
+
+impl mortar_spec::RefSource for UrlRefSource {
+    fn fetch(&self, uri: &str) -> std::io::Result<Vec<u8>> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(fetch_bytes(uri, &self.origin, &self.tls, self.timeout)).map_err(std::io::Error::other)
+    }
 }
 
 /// Longest a discovery request may take: discovery must not eat the scan's deadline.

@@ -135,3 +135,44 @@ async fn ids_learned_from_lists_reach_single_objects() {
     let heads = server.heads.lock().unwrap();
     assert!(heads.iter().any(|h| h.starts_with("GET /things/t-7f3a ")), "{heads:?}");
 }
+
+/// A description fetched by URL follows its external `$ref`s on the same host
+/// (each document fetched once) and refuses refs to another host, which skips
+/// only the operation that needs one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spec_url_follows_refs_on_its_own_host_only() {
+    let elsewhere = raw_server(|_, _| Some(ok("{}"))).await;
+    let foreign = format!("http://localhost:{}/other.json#/Thing", elsewhere.port);
+    let document = format!(
+        r#"{{"openapi":"3.0.3","info":{{"title":"t","version":"1"}},"paths":{{
+        "/things":{{"get":{{"responses":{{"200":{{"description":"ok","content":{{"application/json":{{"schema":{{"$ref":"schemas/common.json#/Thing"}}}}}}}}}}}}}},
+        "/gadgets":{{"get":{{"responses":{{"200":{{"description":"ok","content":{{"application/json":{{"schema":{{"$ref":"{foreign}"}}}}}}}}}}}}}}}}}}"#
+    );
+    let common = r#"{"Thing":{"type":"object","properties":{"id":{"type":"string"}}}}"#;
+    let spec_server = raw_server(move |_, head| {
+        let line = head.lines().next().unwrap_or_default();
+        Some(if line.starts_with("GET /openapi.json ") {
+            ok(&document)
+        } else if line.starts_with("GET /schemas/common.json ") {
+            ok(common)
+        } else {
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()
+        })
+    })
+    .await;
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = target(&lab, "cors-reflection", "fixed");
+    let url = format!("http://localhost:{}/openapi.json", spec_server.port);
+    let out = mortar(&scan_args(t, &["--format", "json", "--spec", &url]), &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = assert_valid_report(&out.stdout);
+    let heads: Vec<String> =
+        spec_server.heads.lock().unwrap().iter().map(|h| h.lines().next().unwrap_or_default().to_string()).collect();
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert!(heads[1].starts_with("GET /schemas/common.json "), "{heads:?}");
+    assert_eq!(elsewhere.connections.load(Ordering::SeqCst), 0, "another host was contacted");
+    let skipped = report["coverage"]["skipped_operations"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert!(skipped[0]["pointer"].as_str().unwrap().contains("gadgets"), "{skipped:?}");
+    lab.shutdown();
+}
