@@ -39,6 +39,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::deprecated_live::CHECK,
     &checks::documented_missing::CHECK,
     &checks::undocumented_endpoints::CHECK,
+    &checks::unversioned_api::CHECK,
     &checks::cors_origin_bypass::CHECK,
     &checks::dangerous_methods::CHECK,
     &checks::debug_endpoints::CHECK,

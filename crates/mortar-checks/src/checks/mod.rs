@@ -23,6 +23,7 @@ mod spec_drift;
 pub mod spec_exposed;
 pub mod stack_trace;
 pub mod undocumented_endpoints;
+pub mod unversioned_api;
 pub mod version_disclosure;
 
 use crate::registry::CheckVerdict;

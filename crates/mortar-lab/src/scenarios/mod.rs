@@ -20,6 +20,7 @@ mod security_headers;
 mod spec_exposure;
 mod spec_inventory;
 mod stack_trace;
+mod unversioned_api;
 mod version_disclosure;
 
 /// One scenario: its name and how to start one variant of it.
@@ -50,4 +51,5 @@ pub(crate) const ALL: &[Scenario] = &[
     pii_exposure::SCENARIO,
     jwt_weak::SCENARIO,
     spec_inventory::SCENARIO,
+    unversioned_api::SCENARIO,
 ];
