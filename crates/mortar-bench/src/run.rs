@@ -309,9 +309,11 @@ pub async fn run(settings: &Settings, machine: Machine) -> Result<Results, Strin
     })
 }
 
-/// A progress line on stderr (stdout carries only the tables).
+/// A progress line on stderr (stdout carries only the tables), with the Unix
+/// time so other load on the machine can be matched to the cells it overlapped.
 pub fn progress(line: &str) {
-    eprintln!("race-bench: {line}");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    eprintln!("race-bench: [{}.{:03}] {line}", now.as_secs(), now.subsec_millis());
 }
 
 /// ns as microseconds with one decimal, `-` when absent.
