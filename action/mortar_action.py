@@ -93,7 +93,8 @@ def get_binary(workdir):
         return given
     version = action_input("version", "latest")
     server = env("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
-    repo = env("MORTAR_RELEASE_REPO", "mortar-scanner/mortar")
+    # The repository the action was used from publishes the releases.
+    repo = env("MORTAR_RELEASE_REPO") or env("GITHUB_ACTION_REPOSITORY") or "mortar-scanner/mortar"
     base = f"{server}/{repo}/releases/latest/download" if version == "latest" else f"{server}/{repo}/releases/download/{version}"
     try:
         archive = os.path.join(workdir, ASSET)
