@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "cookie-flags", start };
 
@@ -19,19 +19,7 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
             .route("/api/", web::get().to(index))
             .route("/api/cart", web::get().to(cart))
     })?;
-    let expected = match variant {
-        Variant::Vulnerable => vec![Expected::Check("encryption.cookie-flags".to_owned())],
-        Variant::Fixed => Vec::new(),
-    };
-    Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
-        variant,
-        url: format!("https://{addr}/api/"),
-        spec: None,
-        scan_args: ctx.ca_args(),
-        expected,
-        allowed: Vec::new(),
-    })
+    Ok(super::api_target(ctx, SCENARIO.name, variant, addr, "encryption.cookie-flags"))
 }
 
 /// The session cookie as each variant sets it.

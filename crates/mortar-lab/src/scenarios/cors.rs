@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "cors-reflection", start };
 
@@ -25,19 +25,7 @@ const ALLOWED_ORIGIN: &str = "https://app.example.com";
 
 fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
     let addr = ctx.serve_axum(router(variant))?;
-    let expected = match variant {
-        Variant::Vulnerable => vec![Expected::Check("misconfiguration.cors-reflected-origin".to_owned())],
-        Variant::Fixed => Vec::new(),
-    };
-    Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
-        variant,
-        url: format!("https://{addr}/api/"),
-        spec: None,
-        scan_args: ctx.ca_args(),
-        expected,
-        allowed: Vec::new(),
-    })
+    Ok(super::api_target(ctx, SCENARIO.name, variant, addr, "misconfiguration.cors-reflected-origin"))
 }
 
 fn router(variant: Variant) -> Router {

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "cors-origin-bypass", start };
 
@@ -50,19 +50,7 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
             .route("/api/orders", web::get().to(orders))
             .route("/api/orders", web::method(Method::OPTIONS).to(preflight))
     })?;
-    let expected = match variant {
-        Variant::Vulnerable => vec![Expected::Check("misconfiguration.cors-origin-bypass".to_owned())],
-        Variant::Fixed => Vec::new(),
-    };
-    Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
-        variant,
-        url: format!("https://{addr}/api/"),
-        spec: None,
-        scan_args: ctx.ca_args(),
-        expected,
-        allowed: Vec::new(),
-    })
+    Ok(super::api_target(ctx, SCENARIO.name, variant, addr, "misconfiguration.cors-origin-bypass"))
 }
 
 fn origin_allowed(variant: Variant, origin: &str) -> bool {

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "hsts", start };
 
@@ -29,19 +29,7 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
             .route("/api/", web::get().to(index))
             .route("/api/accounts", web::get().to(accounts))
     })?;
-    let expected = match variant {
-        Variant::Vulnerable => vec![Expected::Check("encryption.hsts".to_owned())],
-        Variant::Fixed => Vec::new(),
-    };
-    Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
-        variant,
-        url: format!("https://{addr}/api/"),
-        spec: None,
-        scan_args: ctx.ca_args(),
-        expected,
-        allowed: Vec::new(),
-    })
+    Ok(super::api_target(ctx, SCENARIO.name, variant, addr, "encryption.hsts"))
 }
 
 async fn index() -> HttpResponse {

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "jwt-weak", start };
 
@@ -38,19 +38,7 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
         .route("/api/session", get(session))
         .with_state(Arc::new(Signer { variant, key }));
     let addr = ctx.serve_axum(router)?;
-    let expected = match variant {
-        Variant::Vulnerable => vec![Expected::Check("authentication.jwt-weaknesses".to_owned())],
-        Variant::Fixed => Vec::new(),
-    };
-    Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
-        variant,
-        url: format!("https://{addr}/api/"),
-        spec: None,
-        scan_args: ctx.ca_args(),
-        expected,
-        allowed: Vec::new(),
-    })
+    Ok(super::api_target(ctx, SCENARIO.name, variant, addr, "authentication.jwt-weaknesses"))
 }
 
 async fn index() -> Json<Value> {

@@ -3,7 +3,8 @@
 //! module plus one line in [`ALL`].
 
 use crate::serve::LabContext;
-use crate::{LabError, LabTarget, Variant};
+use crate::{Expected, LabError, LabTarget, Variant};
+use std::net::SocketAddr;
 
 mod certificate;
 mod cookie_flags;
@@ -53,3 +54,20 @@ pub(crate) const ALL: &[Scenario] = &[
     spec_inventory::SCENARIO,
     unversioned_api::SCENARIO,
 ];
+
+/// The usual target: served over TLS at `addr` under `/api/`, scanned with
+/// only the lab CA, and `check` expected on the vulnerable variant alone.
+pub(crate) fn api_target(ctx: &LabContext, name: &str, variant: Variant, addr: SocketAddr, check: &str) -> LabTarget {
+    LabTarget {
+        scenario: name.to_owned(),
+        variant,
+        url: format!("https://{addr}/api/"),
+        spec: None,
+        scan_args: ctx.ca_args(),
+        expected: match variant {
+            Variant::Vulnerable => vec![Expected::Check(check.to_owned())],
+            Variant::Fixed => Vec::new(),
+        },
+        allowed: Vec::new(),
+    }
+}

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "secrets-exposure", start };
 
@@ -31,19 +31,7 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
     });
     let router = Router::new().route("/api/", get(index)).route("/api/config", get(config)).with_state(keys);
     let addr = ctx.serve_axum(router)?;
-    let expected = match variant {
-        Variant::Vulnerable => vec![Expected::Check("data-exposure.secrets-in-response".to_owned())],
-        Variant::Fixed => Vec::new(),
-    };
-    Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
-        variant,
-        url: format!("https://{addr}/api/"),
-        spec: None,
-        scan_args: ctx.ca_args(),
-        expected,
-        allowed: Vec::new(),
-    })
+    Ok(super::api_target(ctx, SCENARIO.name, variant, addr, "data-exposure.secrets-in-response"))
 }
 
 async fn index() -> Json<Value> {
