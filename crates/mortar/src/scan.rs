@@ -229,6 +229,7 @@ pub fn plan_text(settings: &Settings) -> Result<String, UsageError> {
         let cert = if id.client_cert.is_some() { " + client certificate" } else { "" };
         out.push_str(&format!("  {}: headers [{}]{cert}\n", id.name, headers.join(", ")));
     }
+    let mut learning = 0;
     let (target, operations) = match settings.spec.as_deref() {
         Some(spec) if crate::spec::is_url(spec) => {
             out.push_str(&format!("spec:       {spec} (a URL: not fetched in a dry run)\n"));
@@ -246,6 +247,7 @@ pub fn plan_text(settings: &Settings) -> Result<String, UsageError> {
                 api.skipped.len()
             ));
             let ops = crate::spec::operations(&api, &target, &mortar_spec::KnownValues::default());
+            learning = crate::spec::learning_requests(&api);
             (target, ops)
         }
         None => {
@@ -267,8 +269,8 @@ pub fn plan_text(settings: &Settings) -> Result<String, UsageError> {
     let sweep = operations.len() * who;
     let safe = operations.iter().filter(|o| o.is_safe()).count().max(1);
     out.push_str(&format!(
-        "estimated requests: about {} (pre-flight {preflight}, reachability {sweep} = {} operations x {who} identities incl. anonymous, checks up to {} = {} checks x {safe} safe operations x 3)\n",
-        preflight + sweep + 3 * safe * run.len(),
+        "estimated requests: about {} (pre-flight {preflight}, learning ids {learning}, reachability {sweep} = {} operations x {who} identities incl. anonymous, checks up to {} = {} checks x {safe} safe operations x 3)\n",
+        preflight + learning + sweep + 3 * safe * run.len(),
         operations.len(),
         3 * safe * run.len(),
         run.len()

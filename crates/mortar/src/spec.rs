@@ -191,14 +191,7 @@ const MAX_LEARNING_REQUESTS: usize = 50;
 pub async fn learn(engine: &Engine, target: &Target, api: &Api, identity: Option<Arc<Identity>>) -> KnownValues {
     let origin = Origin::of(target);
     let plain = operations(api, target, &KnownValues::default());
-    let collections: Vec<usize> = api
-        .operations
-        .iter()
-        .enumerate()
-        .filter(|(_, op)| op.method == "GET" && !op.parameters.iter().any(|p| p.location == ParamLocation::Path))
-        .map(|(i, _)| i)
-        .take(MAX_LEARNING_REQUESTS)
-        .collect();
+    let collections = collection_operations(api);
     let asks = collections.iter().map(|&i| {
         let mut request = Request::get(&origin, plain[i].target.clone()).identity(identity.clone()).tag(LEARN_TAG);
         request.headers = plain[i].headers.clone();
@@ -216,6 +209,23 @@ pub async fn learn(engine: &Engine, target: &Target, api: &Api, identity: Option
         learn_from_response(api, i, status, &body, &mut known);
     }
     known
+}
+
+/// The operations [`learn`] asks: GETs without path parameters, at most
+/// [`MAX_LEARNING_REQUESTS`], by index into `api.operations`.
+fn collection_operations(api: &Api) -> Vec<usize> {
+    api.operations
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.method == "GET" && !op.parameters.iter().any(|p| p.location == ParamLocation::Path))
+        .map(|(i, _)| i)
+        .take(MAX_LEARNING_REQUESTS)
+        .collect()
+}
+
+/// How many requests [`learn`] will send, for the dry-run plan.
+pub fn learning_requests(api: &Api) -> usize {
+    collection_operations(api).len()
 }
 
 /// What one JSON answer of operation `index` teaches (see [`learn`]).
