@@ -53,6 +53,10 @@ pub static CHECKS: &[&Check] = &[
     &checks::secrets_in_response::CHECK,
     &checks::pii::CHECK,
     &checks::jwt_weaknesses::CHECK,
+    &checks::mtls_client_auth::CHECK,
+    &checks::mtls_forged_cert::CHECK,
+    &checks::mtls_revoked::CHECK,
+    &checks::mtls_proxy_headers::CHECK,
 ];
 
 /// Looks a check up by id.

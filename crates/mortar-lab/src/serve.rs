@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::LabError;
-use crate::tls::{BadLeaf, Pki};
+use crate::tls::{BadLeaf, ClientAuth, MtlsKit, Pki};
 
 /// Worker threads per actix server: the lab is small, the default (one per
 /// core, per server) would spawn dozens of threads.
@@ -70,6 +70,8 @@ pub(crate) struct LabContext {
     actix_tls: rustls::ServerConfig,
     /// One configuration per flawed certificate, for the certificate scenarios.
     bad_tls: Vec<(BadLeaf, Arc<rustls::ServerConfig>)>,
+    /// Client identities and client-verifying server configurations (mtls scenarios).
+    mtls: MtlsKit,
     runtime: Handle,
     stop: watch::Receiver<bool>,
     actix: Vec<ActixStarter>,
@@ -96,6 +98,7 @@ impl LabContext {
                 .into_iter()
                 .map(|kind| Ok((kind, Arc::new(pki.bad_server_config(kind, &[b"h2", b"http/1.1"])?))))
                 .collect::<Result<_, LabError>>()?,
+            mtls: pki.mtls_kit(dir)?,
             runtime,
             stop,
             actix: Vec::new(),
@@ -155,6 +158,23 @@ impl LabContext {
             None => return Err(LabError::Stopped),
         };
         self.serve_axum_tls(hardened_axum(router), config, false)
+    }
+
+    /// The mtls scenarios' `mortar.toml` with the client-certificate identities.
+    pub(crate) fn mtls_config_path(&self) -> &Path {
+        &self.mtls.config_path
+    }
+
+    /// Serves `router` (with the baseline headers) over HTTPS verifying client
+    /// certificates as `mode` says; each request carries the connection's
+    /// [`PeerCert`] as an extension. Not probed for readiness (the probe has no
+    /// client certificate); the listener is bound before this returns.
+    pub(crate) fn serve_axum_mtls(&mut self, router: axum::Router, mode: ClientAuth) -> Result<SocketAddr, LabError> {
+        let (listener, addr) = bind_loopback()?;
+        let acceptor = TlsAcceptor::from(self.mtls.server_config(mode));
+        let router = self.counted(hardened_axum(router));
+        self.runtime.spawn(axum_mtls_accept_loop(listener, acceptor, router, self.stop.clone()));
+        Ok(addr)
     }
 
     fn serve_axum_tls(
@@ -358,6 +378,45 @@ async fn axum_accept_loop(
                     {
                         tracing::debug!(%peer, error = %err, "lab: connection ended with an error");
                     }
+                });
+            }
+        }
+    }
+}
+
+/// The leaf certificate (DER) the client presented on this connection, if any.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerCert(pub Option<Vec<u8>>);
+
+/// Like `axum_accept_loop`, adding the connection's [`PeerCert`] to every request.
+async fn axum_mtls_accept_loop(
+    listener: StdTcpListener,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let router = router.clone();
+                connections.spawn(async move {
+                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
+                        return;
+                    };
+                    let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+                    let router = router.layer(axum::Extension(PeerCert(peer)));
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(router))
+                        .await;
                 });
             }
         }

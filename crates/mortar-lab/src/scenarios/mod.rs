@@ -13,6 +13,7 @@ mod dangerous_methods;
 mod debug_endpoints;
 mod hsts;
 mod jwt_weak;
+mod mtls;
 mod pii_exposure;
 mod plaintext_http;
 mod secrets_exposure;
@@ -50,4 +51,9 @@ pub(crate) const ALL: &[Scenario] = &[
     pii_exposure::SCENARIO,
     jwt_weak::SCENARIO,
     spec_inventory::SCENARIO,
+    mtls::OPTIONAL,
+    mtls::ANY_CERT,
+    mtls::EXPIRY,
+    mtls::REVOCATION,
+    mtls::FORWARDED,
 ];

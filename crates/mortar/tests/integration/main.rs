@@ -8,6 +8,7 @@ mod cli;
 mod engine;
 mod hostile;
 mod lab_scans;
+mod mtls;
 mod passive_exposure;
 mod passive_misconfig;
 mod race;

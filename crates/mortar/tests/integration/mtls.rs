@@ -1,0 +1,119 @@
+//! Mutual-TLS checks against the lab's mtls scenarios: each vulnerable variant
+//! yields its finding (with the handshake summary as evidence), each fixed
+//! variant none, the standard profile sends only safe methods; and a probe made
+//! after a valid handshake on the same client store is a full handshake, refused.
+
+use crate::support::{assert_valid_report, mortar, scan_args, target};
+use mortar_engine::tls::{ProbeResolver, probe_config};
+use mortar_engine::{Engine, EngineConfig, EngineError, Origin, Request, TlsSettings};
+use mortar_lab::{Lab, LabOptions};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+fn found(report: &Value, check: &str) -> Vec<String> {
+    let mut out: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .map(|f| f["component"].as_str().unwrap_or("").to_string())
+        .collect();
+    out.sort();
+    out
+}
+
+async fn scan(t: &mortar_lab::LabTarget) -> Value {
+    let out = mortar(&scan_args(t, &["--format", "json", "--checks", "mtls"]), &[]).await;
+    assert_eq!(out.code, 0, "{} {}: {}", t.scenario, t.variant.as_str(), out.stderr);
+    assert_valid_report(&out.stdout)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_mtls_flaw_is_found_and_each_fix_is_clean() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    lab.reset_methods();
+    let cases: [(&str, &str, &[&str]); 6] = [
+        ("mtls-optional", "mtls.optional-client-auth", &["no-certificate"]),
+        (
+            "mtls-any-cert",
+            "mtls.forged-client-cert",
+            &["expired", "expired", "not-yet-valid", "self-signed", "unknown-ca", "wrong-eku"],
+        ),
+        ("mtls-any-cert", "mtls.revoked-cert-accepted", &["carol"]),
+        ("mtls-expiry", "mtls.forged-client-cert", &["expired", "not-yet-valid"]),
+        ("mtls-revocation", "mtls.revoked-cert-accepted", &["carol"]),
+        ("mtls-forwarded-header", "mtls.proxy-header-trust", &["x-forwarded-client-cert", "x-ssl-client-s-dn"]),
+    ];
+    for (scenario, check, components) in cases {
+        let report = scan(target(&lab, scenario, "vulnerable")).await;
+        let mut got = found(&report, check);
+        got.dedup();
+        let mut want: Vec<String> = components.iter().map(|c| c.to_string()).collect();
+        want.dedup();
+        assert_eq!(got, want, "{scenario}: {report:#}");
+        for f in report["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check) {
+            let note = f["evidence"][0]["note"].as_str().unwrap();
+            assert!(note.starts_with("Offered: "), "{scenario}: handshake summary missing: {note}");
+        }
+        let fixed = scan(target(&lab, scenario, "fixed")).await;
+        assert!(fixed["findings"].as_array().unwrap().is_empty(), "{scenario} fixed: {fixed:#}");
+    }
+    let methods = lab.methods_seen();
+    assert!(methods.keys().all(|m| matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS")), "{methods:?}");
+    lab.shutdown();
+}
+
+/// The files of a lab client identity, next to the scenario's mtls.toml.
+fn identity_files(t: &mortar_lab::LabTarget, name: &str) -> (Vec<u8>, Vec<u8>) {
+    let config = t.scan_args.iter().skip_while(|a| *a != "--config").nth(1).unwrap();
+    let dir = PathBuf::from(config).parent().unwrap().to_owned();
+    let read = |ext: &str| std::fs::read(dir.join(format!("mtls-{name}.{ext}"))).unwrap();
+    (read("pem"), read("key"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_valid_handshake_an_invalid_certificate_probe_is_still_refused() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    // Strict: mandatory client auth, lab CA only, CRL checked.
+    let t = target(&lab, "mtls-revocation", "fixed");
+    let ca = std::fs::read(lab.ca_cert_path()).unwrap();
+    let config = EngineConfig {
+        scope_hosts: vec!["127.0.0.1".into()],
+        tls: TlsSettings { ca_pem: vec![ca], strict: true, only_given_roots: true },
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(config, &[]).unwrap();
+    let url = t.url.trim_start_matches("https://");
+    let (host, rest) = url.split_once(':').unwrap();
+    let port: u16 = rest.split('/').next().unwrap().parse().unwrap();
+    let origin = Origin { https: true, host: host.into(), port };
+    let (alice, alice_key) = identity_files(t, "alice");
+    let (old, old_key) = identity_files(t, "old");
+    let base = engine.tls_config_for(None).unwrap();
+
+    let send = |tls: Arc<rustls::ClientConfig>| {
+        let mut request = Request::get(&origin, "/api/");
+        request.options.tls = Some(tls);
+        request.options.no_retry = true;
+        engine.send(request)
+    };
+    // A full handshake with alice's valid certificate; any session it leaves goes
+    // to the config's session store, which clones share.
+    let mut valid = (*base).clone();
+    valid.client_auth_cert_resolver = ProbeResolver::new(Some((&alice, alice_key.as_slice())), "alice").unwrap();
+    valid.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let valid = Arc::new(valid);
+    assert_eq!(send(valid.clone()).await.unwrap().response.status, 200);
+
+    // The probe configuration derived from that same config (resumption off):
+    // a full handshake (the server asks for the certificate again) and a refusal.
+    let resolver = ProbeResolver::new(Some((&old, old_key.as_slice())), "old").unwrap();
+    let probe = probe_config(&valid, resolver.clone());
+    match send(probe).await {
+        Err(EngineError::Tls(_) | EngineError::Io(_) | EngineError::ClosedWithoutResponse) => {}
+        other => panic!("the expired certificate was not refused: {:?}", other.map(|e| e.response.status)),
+    }
+    assert!(resolver.requested(), "a full handshake asks for the certificate");
+    lab.shutdown();
+}
