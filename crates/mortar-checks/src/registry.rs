@@ -57,6 +57,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::mtls_forged_cert::CHECK,
     &checks::mtls_revoked::CHECK,
     &checks::mtls_proxy_headers::CHECK,
+    &checks::mtls_identity_at_use::CHECK,
 ];
 
 /// Looks a check up by id.

@@ -133,7 +133,12 @@ pub(crate) async fn probe(
 ) -> Result<(Probe, Request), String> {
     let resolver = ProbeResolver::new(cert, offered).map_err(|e| e.chain())?;
     let base = ctx.engine.tls_config_for(None).map_err(|e| e.chain())?;
-    let mut request = ctx.request(&op.endpoint.method, &op.endpoint).identity(identity);
+    // Built from `op` itself (not looked up by endpoint): callers may have changed its target.
+    let mut request = Request::new(op.endpoint.method.clone(), &ctx.origin, op.target.clone()).identity(identity);
+    request.headers = op.headers.clone();
+    if let Some(body) = &op.body {
+        request.body = body.clone();
+    }
     request.headers.extend(extra.iter().cloned());
     request.options.tls = Some(probe_config(&base, resolver.clone()));
     request.options.fresh_connection = true;

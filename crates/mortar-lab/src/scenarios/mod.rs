@@ -14,6 +14,7 @@ mod debug_endpoints;
 mod hsts;
 mod jwt_weak;
 mod mtls;
+mod mtls_path_identity;
 mod pii_exposure;
 mod plaintext_http;
 mod secrets_exposure;
@@ -56,4 +57,5 @@ pub(crate) const ALL: &[Scenario] = &[
     mtls::EXPIRY,
     mtls::REVOCATION,
     mtls::FORWARDED,
+    mtls_path_identity::SCENARIO,
 ];

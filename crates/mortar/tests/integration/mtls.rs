@@ -33,7 +33,7 @@ async fn scan(t: &mortar_lab::LabTarget) -> Value {
 async fn each_mtls_flaw_is_found_and_each_fix_is_clean() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     lab.reset_methods();
-    let cases: [(&str, &str, &[&str]); 6] = [
+    let cases: [(&str, &str, &[&str]); 7] = [
         ("mtls-optional", "mtls.optional-client-auth", &["no-certificate"]),
         (
             "mtls-any-cert",
@@ -44,6 +44,7 @@ async fn each_mtls_flaw_is_found_and_each_fix_is_clean() {
         ("mtls-expiry", "mtls.forged-client-cert", &["expired", "not-yet-valid"]),
         ("mtls-revocation", "mtls.revoked-cert-accepted", &["carol"]),
         ("mtls-forwarded-header", "mtls.proxy-header-trust", &["x-forwarded-client-cert", "x-ssl-client-s-dn"]),
+        ("mtls-path-identity", "mtls.cert-identity-not-enforced", &[""]),
     ];
     for (scenario, check, components) in cases {
         let report = scan(target(&lab, scenario, "vulnerable")).await;
