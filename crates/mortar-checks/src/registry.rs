@@ -58,6 +58,8 @@ pub static CHECKS: &[&Check] = &[
     &checks::mtls_revoked::CHECK,
     &checks::mtls_proxy_headers::CHECK,
     &checks::mtls_identity_at_use::CHECK,
+    &checks::tls_posture::CHECK,
+    &checks::tls_posture::EARLY_DATA,
 ];
 
 /// Looks a check up by id.

@@ -177,6 +177,18 @@ impl LabContext {
         Ok(addr)
     }
 
+    /// Like [`serve_axum`](Self::serve_axum) with TLS 1.3 early data (0-RTT)
+    /// accepted when `early_data` (the flaw of the early-data scenario).
+    pub(crate) fn serve_axum_early_data(
+        &mut self,
+        router: axum::Router,
+        early_data: bool,
+    ) -> Result<SocketAddr, LabError> {
+        let mut config = (*self.axum_tls).clone();
+        config.max_early_data_size = if early_data { 16 * 1024 } else { 0 };
+        self.serve_axum_tls(hardened_axum(router), Arc::new(config), true)
+    }
+
     fn serve_axum_tls(
         &mut self,
         router: axum::Router,

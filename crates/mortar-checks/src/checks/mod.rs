@@ -28,6 +28,8 @@ pub mod security_not_enforced;
 mod spec_drift;
 pub mod spec_exposed;
 pub mod stack_trace;
+mod tls_hello;
+pub mod tls_posture;
 pub mod undocumented_endpoints;
 pub mod version_disclosure;
 

@@ -22,6 +22,7 @@ mod security_headers;
 mod spec_exposure;
 mod spec_inventory;
 mod stack_trace;
+mod tls_early_data;
 mod version_disclosure;
 
 /// One scenario: its name and how to start one variant of it.
@@ -58,4 +59,5 @@ pub(crate) const ALL: &[Scenario] = &[
     mtls::REVOCATION,
     mtls::FORWARDED,
     mtls_path_identity::SCENARIO,
+    tls_early_data::SCENARIO,
 ];

@@ -14,3 +14,4 @@ mod passive_misconfig;
 mod race;
 mod sessions;
 mod spec_scans;
+mod tls_posture;
