@@ -1,15 +1,18 @@
 //! Mutual-TLS checks against the lab's mtls scenarios: each vulnerable variant
 //! yields its finding (with the handshake summary as evidence), each fixed
-//! variant none, the standard profile sends only safe methods; and a probe made
-//! after a valid handshake on the same client store is a full handshake, refused.
+//! variant none, the standard profile sends only safe methods; and neither a
+//! resumable session nor a pooled connection lets an invalid certificate pass.
 
 use crate::support::{assert_valid_report, mortar, scan_args, target};
 use mortar_engine::tls::{ProbeResolver, probe_config};
 use mortar_engine::{Engine, EngineConfig, EngineError, Origin, Request, TlsSettings};
 use mortar_lab::{Lab, LabOptions};
+use mortar_model::{ClientCertificate, Identity, Secret};
+use rustls::client::ResolvesClientCert;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn found(report: &Value, check: &str) -> Vec<String> {
     let mut out: Vec<String> = report["findings"]
@@ -73,8 +76,26 @@ fn identity_files(t: &mortar_lab::LabTarget, name: &str) -> (Vec<u8>, Vec<u8>) {
     (read("pem"), read("key"))
 }
 
+/// One resolver (one Arc, so rustls lets its sessions resume) whose certificate
+/// can be switched: how a long-lived client would present a different
+/// certificate on a resumed session without noticing.
+#[derive(Debug)]
+struct Switch {
+    choices: Vec<Arc<ProbeResolver>>,
+    current: AtomicUsize,
+}
+
+impl ResolvesClientCert for Switch {
+    fn resolve(&self, hints: &[&[u8]], schemes: &[rustls::SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.choices[self.current.load(Ordering::SeqCst)].resolve(hints, schemes)
+    }
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn after_a_valid_handshake_an_invalid_certificate_probe_is_still_refused() {
+async fn resumption_or_a_pooled_connection_never_makes_an_invalid_certificate_look_accepted() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     // Strict: mandatory client auth, lab CA only, CRL checked.
     let t = target(&lab, "mtls-revocation", "fixed");
@@ -99,22 +120,58 @@ async fn after_a_valid_handshake_an_invalid_certificate_probe_is_still_refused()
         request.options.no_retry = true;
         engine.send(request)
     };
-    // A full handshake with alice's valid certificate; any session it leaves goes
-    // to the config's session store, which clones share.
-    let mut valid = (*base).clone();
-    valid.client_auth_cert_resolver = ProbeResolver::new(Some((&alice, alice_key.as_slice())), "alice").unwrap();
-    valid.alpn_protocols = vec![b"http/1.1".to_vec()];
-    let valid = Arc::new(valid);
-    assert_eq!(send(valid.clone()).await.unwrap().response.status, 200);
+    // The trap, shown: one client configuration with resumption on (the
+    // default). A full handshake with alice's certificate, then the same
+    // configuration switched to the expired certificate: the session resumes,
+    // no certificate is sent, and the strict server answers.
+    let switch = Arc::new(Switch {
+        choices: vec![
+            ProbeResolver::new(Some((&alice, alice_key.as_slice())), "alice").unwrap(),
+            ProbeResolver::new(Some((&old, old_key.as_slice())), "old").unwrap(),
+        ],
+        current: AtomicUsize::new(0),
+    });
+    let mut shared = (*base).clone();
+    shared.client_auth_cert_resolver = switch.clone();
+    shared.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let shared = Arc::new(shared);
+    assert_eq!(send(shared.clone()).await.unwrap().response.status, 200);
+    switch.current.store(1, Ordering::SeqCst);
+    let trap = send(shared.clone()).await.unwrap();
+    assert_eq!(trap.response.status, 200, "resumed on alice's session");
+    assert!(!switch.choices[1].requested(), "the expired certificate was never asked for");
 
-    // The probe configuration derived from that same config (resumption off):
-    // a full handshake (the server asks for the certificate again) and a refusal.
+    // The probe configuration derived from that same configuration (same
+    // session store): resumption off, a full handshake, refused.
     let resolver = ProbeResolver::new(Some((&old, old_key.as_slice())), "old").unwrap();
-    let probe = probe_config(&valid, resolver.clone());
+    let probe = probe_config(&shared, resolver.clone());
     match send(probe).await {
         Err(EngineError::Tls(_) | EngineError::Io(_) | EngineError::ClosedWithoutResponse) => {}
         other => panic!("the expired certificate was not refused: {:?}", other.map(|e| e.response.status)),
     }
     assert!(resolver.requested(), "a full handshake asks for the certificate");
+
+    // A pooled connection: alice's ordinary requests leave a kept-alive
+    // connection in the engine's pool; a probe must not ride on it.
+    let mut id = Identity::new("alice");
+    id.client_cert = Some(ClientCertificate {
+        cert_chain_pem: alice.clone(),
+        key_pem: Secret::new(alice_key.clone()),
+        source: "alice".into(),
+    });
+    let id = Arc::new(id);
+    for _ in 0..2 {
+        let request = Request::get(&origin, "/api/").identity(Some(id.clone()));
+        assert_eq!(engine.send(request).await.unwrap().response.status, 200);
+    }
+    let resolver = ProbeResolver::new(Some((&old, old_key.as_slice())), "old").unwrap();
+    let mut request = Request::get(&origin, "/api/").identity(Some(id.clone()));
+    request.options.tls = Some(probe_config(&base, resolver.clone()));
+    request.options.no_retry = true;
+    match engine.send(request).await {
+        Err(EngineError::Tls(_) | EngineError::Io(_) | EngineError::ClosedWithoutResponse) => {}
+        other => panic!("the probe rode on a pooled connection: {:?}", other.map(|e| e.response.status)),
+    }
+    assert!(resolver.requested());
     lab.shutdown();
 }
