@@ -99,11 +99,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 guarded.valid.0.evidence(&ctx, &guarded.valid.1),
                 guarded.none.0.evidence(&ctx, &guarded.none.1),
             ],
-            reproduce: format!(
-                "mortar scan {} --identity-cert {}=CERT.pem,KEY.pem --checks {id}",
-                ctx.origin.url(&ctx.target.base_path),
-                identity.name
-            ),
+            // The probe's own request: curl presents the identity's certificate here; swap in a
+            // certificate made like the one described to reproduce the acceptance.
+            reproduce: ctx.curl(request),
         });
     };
     for kind in Forgery::ALL {

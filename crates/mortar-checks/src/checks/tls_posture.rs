@@ -238,6 +238,8 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             Err(e) => facts.push(format!("{label}: refused ({e})")),
         }
     }
+    // Findings carry the base path's ordinary exchange, annotated with the handshake probe.
+    let baseline = baseline_evidence(&ctx, CHECK.info.id).await;
     let mut found = 0;
     let mut errors = Vec::new();
     for (version, component, severity) in [(TLS10, "tls1.0", Severity::Medium), (TLS11, "tls1.1", Severity::Medium)] {
@@ -248,6 +250,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 observe(
                     &ctx,
                     &reporter,
+                    baseline.as_ref(),
                     component,
                     severity,
                     format!(
@@ -276,6 +279,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 observe(
                     &ctx,
                     &reporter,
+                    baseline.as_ref(),
                     class.component,
                     class.severity,
                     format!(
@@ -294,7 +298,19 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     CheckVerdict::Ran(format!("{}; {found} weakness(es)", facts.join("; ")))
 }
 
-fn observe(ctx: &ScanContext, reporter: &Reporter, component: &str, severity: Severity, description: String) {
+fn observe(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    baseline: Option<&mortar_model::Evidence>,
+    component: &str,
+    severity: Severity,
+    description: String,
+) {
+    let url = ctx.origin.url(&ctx.target.base_path);
+    let evidence = baseline
+        .map(|e| mortar_model::Evidence { note: format!("Handshake probe: {description}"), ..e.clone() })
+        .into_iter()
+        .collect();
     reporter.observe(Observation {
         endpoint: None,
         component: Some(component.to_string()),
@@ -306,18 +322,22 @@ fn observe(ctx: &ScanContext, reporter: &Reporter, component: &str, severity: Se
             other => format!("Weak TLS 1.2 cipher suites accepted ({other})"),
         }),
         description: format!("{description} ({}:{})", ctx.origin.host, ctx.origin.port),
-        evidence: Vec::new(),
+        evidence,
         reproduce: format!(
-            "openssl s_client -connect {}:{} {}",
-            ctx.origin.host,
-            ctx.origin.port,
+            "curl -sk -o /dev/null -w '%{{http_version}}\\n' {} {url}",
             match component {
-                "tls1.0" => "-tls1 -cipher 'DEFAULT:@SECLEVEL=0'".to_string(),
-                "tls1.1" => "-tls1_1 -cipher 'DEFAULT:@SECLEVEL=0'".to_string(),
-                other => format!("-tls1_2 -cipher '{}:@SECLEVEL=0'", openssl_class(other)),
+                "tls1.0" => "--tlsv1.0 --tls-max 1.0 --ciphers 'DEFAULT:@SECLEVEL=0'".to_string(),
+                "tls1.1" => "--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT:@SECLEVEL=0'".to_string(),
+                other => format!("--tlsv1.2 --tls-max 1.2 --ciphers '{}:@SECLEVEL=0'", openssl_class(other)),
             }
         ),
     });
+}
+
+async fn baseline_evidence(ctx: &ScanContext, check: &'static str) -> Option<mortar_model::Evidence> {
+    let endpoint = ctx.safe_endpoints().next().cloned()?;
+    let exchange = ctx.baseline(check, &endpoint).await.ok()?;
+    Some(ctx.evidence(&exchange, String::new()))
 }
 
 fn openssl_class(component: &str) -> &'static str {
@@ -384,10 +404,19 @@ async fn run_early_data(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdi
                  resumption. Early data can be replayed by anyone who captured it.",
                 ctx.origin.host, ctx.origin.port, ctx.target.base_path
             ),
-            evidence: Vec::new(),
+            evidence: baseline_evidence(&ctx, EARLY_DATA.info.id)
+                .await
+                .map(|e| mortar_model::Evidence {
+                    note: "0-RTT: the session ticket allowed early data and the server accepted the HEAD sent as \
+                           early data on resumption."
+                        .into(),
+                    ..e
+                })
+                .into_iter()
+                .collect(),
             reproduce: format!(
-                "openssl s_client -connect {}:{} -sess_out s.pem; openssl s_client -connect {}:{} -sess_in s.pem -early_data req.txt",
-                ctx.origin.host, ctx.origin.port, ctx.origin.host, ctx.origin.port
+                "curl -sk --tlsv1.3 --tls-earlydata -o /dev/null {url} {url}",
+                url = ctx.origin.url(&ctx.target.base_path)
             ),
         });
     }
