@@ -305,6 +305,65 @@ impl LabContext {
     }
 }
 
+impl LabContext {
+    /// Serves the actix `App` built by `factory` (with the baseline headers)
+    /// over HTTPS verifying client certificates as `mode` says; handlers find
+    /// the connection's [`PeerCert`] with `req.conn_data::<PeerCert>()`. Not
+    /// probed for readiness (the probe has no client certificate).
+    pub(crate) fn serve_actix_mtls<F, T, B>(&mut self, factory: F, mode: ClientAuth) -> Result<SocketAddr, LabError>
+    where
+        F: Fn() -> App<T> + Send + Clone + 'static,
+        T: ServiceFactory<
+                ServiceRequest,
+                Config = (),
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+                InitError = (),
+            > + 'static,
+        B: MessageBody + 'static,
+    {
+        let (listener, addr) = bind_loopback()?;
+        let mut tls = (*self.mtls.server_config(mode)).clone();
+        // actix-http lists h2 and http/1.1 itself.
+        tls.alpn_protocols.clear();
+        let methods = self.methods();
+        let factory = move || {
+            let methods = Arc::clone(&methods);
+            factory().wrap_fn(move |request, service| {
+                methods.count(request.method().as_str());
+                let call = actix_web::dev::Service::call(service, request);
+                async move {
+                    let mut response = call.await?;
+                    let headers = response.headers_mut();
+                    for (name, value) in BASELINE_HEADERS {
+                        let name = actix_web::http::header::HeaderName::from_static(name);
+                        if !headers.contains_key(&name) {
+                            headers.insert(name, actix_web::http::header::HeaderValue::from_static(value));
+                        }
+                    }
+                    Ok(response)
+                }
+            })
+        };
+        self.actix.push(Box::new(move || {
+            Ok(HttpServer::new(factory)
+                .workers(ACTIX_WORKERS)
+                .disable_signals()
+                .shutdown_timeout(1)
+                .on_connect(|conn, extensions| {
+                    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+                    if let Some(tls) = conn.downcast_ref::<Tls>() {
+                        let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+                        extensions.insert(PeerCert(peer));
+                    }
+                })
+                .listen_rustls_0_23(listener, tls)?
+                .run())
+        }));
+        Ok(addr)
+    }
+}
+
 /// Security headers every lab response carries unless the scenario sets them
 /// itself or is served "bare" (the scenarios about these very headers): the
 /// lab's targets differ from their fixed variant only by their own flaw, so

@@ -1,4 +1,4 @@
-//! `mtls-*` (axum with rustls, write-ups 000 and 002): a small ledger API whose
+//! `mtls-*` (actix-web with rustls, write-ups 000 and 002): a small ledger API whose
 //! client identity comes from the client certificate. Each vulnerable variant
 //! has one flaw: client auth optional with the routes reachable without a
 //! certificate; a verifier that accepts any certificate; expiry not checked;
@@ -9,11 +9,8 @@
 //! Identities (alice, bob, carol revoked, old expired) come from the lab's
 //! `mtls.toml`; certificates are generated at start-up.
 
-use axum::extract::{Extension, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use actix_web::http::header::HeaderMap;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
@@ -64,7 +61,7 @@ fn start(
         Variant::Vulnerable => (mode, app, checks.iter().map(|c| Expected::Check((*c).to_owned())).collect()),
         Variant::Fixed => (ClientAuth::Strict, App::STRICT, Vec::new()),
     };
-    let addr = ctx.serve_axum_mtls(api(app), mode)?;
+    let addr = ctx.serve_actix_mtls(move || api(app), mode)?;
     let mut scan_args = ctx.ca_args();
     scan_args.push("--config".to_owned());
     scan_args.push(ctx.mtls_config_path().display().to_string());
@@ -92,12 +89,22 @@ impl App {
     const STRICT: App = App { refuse_anonymous: true, trust_forwarded: false };
 }
 
-fn api(app: App) -> Router {
-    Router::new()
-        .route("/api/", get(index))
-        .route("/api/me", get(me))
-        .route("/api/accounts", get(accounts))
-        .with_state(app)
+fn api(
+    app: App,
+) -> actix_web::App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    actix_web::App::new()
+        .app_data(web::Data::new(app))
+        .route("/api/", web::get().to(index))
+        .route("/api/me", web::get().to(me))
+        .route("/api/accounts", web::get().to(accounts))
 }
 
 /// The CN of a DN written as text (`CN=x,O=y` or `Subject="CN=x, O=y"`).
@@ -124,36 +131,39 @@ fn identity(app: App, peer: &PeerCert, headers: &HeaderMap) -> Option<String> {
     Some(cn)
 }
 
-fn who(app: App, peer: &PeerCert, headers: &HeaderMap) -> Result<String, Box<Response>> {
-    match identity(app, peer, headers) {
+/// The caller, or the 401 answer when the app refuses anonymous clients.
+fn who(req: &HttpRequest) -> Result<String, Box<HttpResponse>> {
+    let app = req.app_data::<web::Data<App>>().map(|a| *a.get_ref()).unwrap_or(App::STRICT);
+    let peer = req.conn_data::<PeerCert>().cloned().unwrap_or_default();
+    match identity(app, &peer, req.headers()) {
         Some(cn) => Ok(cn),
-        None if app.refuse_anonymous => Err(Box::new(
-            (StatusCode::UNAUTHORIZED, Json(json!({"error": "client certificate required"}))).into_response(),
-        )),
+        None if app.refuse_anonymous => {
+            Err(Box::new(HttpResponse::Unauthorized().json(json!({"error": "client certificate required"}))))
+        }
         None => Ok("anonymous".to_owned()),
     }
 }
 
-async fn index(State(app): State<App>, Extension(peer): Extension<PeerCert>, headers: HeaderMap) -> Response {
-    match who(app, &peer, &headers) {
+async fn index(req: HttpRequest) -> HttpResponse {
+    match who(&req) {
         // Like many APIs, the root greets the caller: the answer depends on the identity.
-        Ok(cn) => Json(json!({"service": "ledger", "version": "v1", "client": cn})).into_response(),
+        Ok(cn) => HttpResponse::Ok().json(json!({"service": "ledger", "version": "v1", "client": cn})),
         Err(refused) => *refused,
     }
 }
 
-async fn me(State(app): State<App>, Extension(peer): Extension<PeerCert>, headers: HeaderMap) -> Response {
-    match who(app, &peer, &headers) {
-        Ok(cn) => Json(json!({"subject": cn, "role": "member"})).into_response(),
+async fn me(req: HttpRequest) -> HttpResponse {
+    match who(&req) {
+        Ok(cn) => HttpResponse::Ok().json(json!({"subject": cn, "role": "member"})),
         Err(refused) => *refused,
     }
 }
 
-async fn accounts(State(app): State<App>, Extension(peer): Extension<PeerCert>, headers: HeaderMap) -> Response {
-    match who(app, &peer, &headers) {
+async fn accounts(req: HttpRequest) -> HttpResponse {
+    match who(&req) {
         Ok(cn) => {
             let id = cn.split('.').next().unwrap_or("x").to_owned();
-            Json(json!([{"id": format!("acct-{id}-1"), "owner": cn, "balance": 1200}])).into_response()
+            HttpResponse::Ok().json(json!([{"id": format!("acct-{id}-1"), "owner": cn, "balance": 1200}]))
         }
         Err(refused) => *refused,
     }
