@@ -386,3 +386,65 @@ pub(crate) async fn guarded_op(
 pub(crate) fn same_answer(a: &Exchange, b: &Exchange) -> bool {
     a.response.status == b.response.status
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf_and_issuer(chain: &str) -> (LeafFacts, Option<Vec<u8>>, Vec<String>) {
+        let leaf = leaf_facts(chain.as_bytes()).unwrap();
+        let certs = mortar_engine::tls::parse_certs(chain.as_bytes(), "forged").unwrap();
+        let issuer = certs.get(1).map(|c| X509Certificate::from_der(c.as_ref()).unwrap().1.subject().as_raw().to_vec());
+        let (_, cert) = X509Certificate::from_der(certs[0].as_ref()).unwrap();
+        let eku = cert
+            .extended_key_usage()
+            .unwrap()
+            .map(|e| {
+                let mut out = Vec::new();
+                if e.value.client_auth {
+                    out.push("client".to_string());
+                }
+                if e.value.server_auth {
+                    out.push("server".to_string());
+                }
+                out
+            })
+            .unwrap_or_default();
+        (leaf, issuer, eku)
+    }
+
+    #[test]
+    fn forgeries_copy_the_names_and_break_exactly_one_property() {
+        let mut subject = DistinguishedName::new();
+        subject.push(DnType::CommonName, "alice.example");
+        subject.push(DnType::OrganizationName, "Clients");
+        let mut ca = DistinguishedName::new();
+        ca.push(DnType::CommonName, "Example Client CA");
+        let mut p = CertificateParams::default();
+        p.distinguished_name = subject;
+        let victim = p.self_signed(&KeyPair::generate().unwrap()).unwrap();
+        let subject_der = leaf_facts(victim.pem().as_bytes()).unwrap().subject_der;
+        let mut p = CertificateParams::default();
+        p.distinguished_name = ca;
+        let ca_der =
+            leaf_facts(p.self_signed(&KeyPair::generate().unwrap()).unwrap().pem().as_bytes()).unwrap().subject_der;
+        let now = now_unix();
+        for kind in Forgery::ALL {
+            let (chain, key) = forge(kind, &subject_der, &ca_der).unwrap();
+            assert!(key.contains("PRIVATE KEY"));
+            let (leaf, issuer, eku) = leaf_and_issuer(&chain);
+            assert_eq!(leaf.subject_der, subject_der, "{kind:?} copies the victim's subject");
+            match kind {
+                Forgery::SelfSigned => assert_eq!(leaf.issuer_der, subject_der),
+                _ => {
+                    assert_eq!(leaf.issuer_der, ca_der, "{kind:?} is issued under the advertised CA's name");
+                    assert_eq!(issuer.as_deref(), Some(ca_der.as_slice()), "{kind:?} ships its forged CA");
+                }
+            }
+            let valid_now = leaf.not_before <= now && now <= leaf.not_after;
+            assert_eq!(valid_now, !matches!(kind, Forgery::Expired | Forgery::NotYetValid), "{kind:?}");
+            let want_eku = if kind == Forgery::WrongEku { "server" } else { "client" };
+            assert_eq!(eku, [want_eku], "{kind:?}");
+        }
+    }
+}

@@ -175,3 +175,26 @@ async fn resumption_or_a_pooled_connection_never_makes_an_invalid_certificate_lo
     assert!(resolver.requested());
     lab.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_never_asks_for_a_certificate_is_inconclusive_not_guessed() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    // A target without client auth, scanned with a certificate identity: client
+    // auth could only be per path (renegotiation, post-handshake), which rustls
+    // cannot drive.
+    let t = target(&lab, "tls-early-data", "fixed");
+    let config =
+        target(&lab, "mtls-optional", "fixed").scan_args.iter().skip_while(|a| *a != "--config").nth(1).unwrap();
+    let dir = PathBuf::from(config).parent().unwrap().to_owned();
+    let cert = format!("alice={},{}", dir.join("mtls-alice.pem").display(), dir.join("mtls-alice.key").display());
+    let extra = ["--identity-cert", cert.as_str(), "--checks", "mtls", "--format", "json"];
+    let out = mortar(&scan_args(t, &extra), &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = assert_valid_report(&out.stdout);
+    assert!(report["findings"].as_array().unwrap().is_empty(), "{report:#}");
+    let coverage = report["coverage"]["checks"].as_array().unwrap();
+    let auth = coverage.iter().find(|c| c["check"] == "mtls.optional-client-auth").unwrap();
+    assert_eq!(auth["status"], "inconclusive", "{auth}");
+    assert!(auth["reason"].as_str().unwrap().contains("per path"), "{auth}");
+    lab.shutdown();
+}
