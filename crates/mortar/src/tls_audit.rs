@@ -107,7 +107,7 @@ pub fn audit(files: &[PathBuf], ca: Option<&Path>, now: i64) -> Result<AuditRepo
         report.findings.push(AuditFinding { file: file.display().to_string(), check, severity, message });
     };
     let provider = mortar_engine::tls::provider();
-    let mut key_spkis = Vec::new();
+    let mut key_ids: Vec<KeyId> = Vec::new();
     for (path, key) in &loaded.keys {
         if let Some(m) = mode(path)
             && m & 0o077 != 0
@@ -122,9 +122,24 @@ pub fn audit(files: &[PathBuf], ca: Option<&Path>, now: i64) -> Result<AuditRepo
         match provider.key_provider.load_private_key(key.clone_key()) {
             Ok(signer) => {
                 report.inventory.push(format!("{}: private key ({:?})", path.display(), signer.algorithm()));
-                key_spkis.push((path.clone(), signer.public_key().map(|s| s.as_ref().to_vec())));
+                key_ids.push(match signer.public_key() {
+                    Some(spki) => KeyId::Spki(spki.as_ref().to_vec()),
+                    None => KeyId::Unknown,
+                });
             }
-            Err(e) => return Err(format!("{}: unusable private key ({e})", path.display())),
+            // ring refuses RSA keys under 2048 bits: read the modulus itself, so a
+            // weak key is a finding (the certificate's) and the pair can still be matched.
+            Err(e) => match rsa_modulus(key) {
+                Some(modulus) => {
+                    report.inventory.push(format!(
+                        "{}: private key (RSA, {} bits, refused by ring)",
+                        path.display(),
+                        unsigned_bits(&modulus)
+                    ));
+                    key_ids.push(KeyId::RsaModulus(modulus));
+                }
+                None => return Err(format!("{}: unusable private key ({e})", path.display())),
+            },
         }
     }
     for (i, (path, der)) in loaded.certs.iter().enumerate() {
@@ -179,12 +194,67 @@ pub fn audit(files: &[PathBuf], ca: Option<&Path>, now: i64) -> Result<AuditRepo
         {
             add(path, "chain", "high", format!("chain does not verify against --ca: {reason}"));
         }
-        let spki = X509Certificate::from_der(der).ok().map(|(_, c)| c.public_key().raw.to_vec());
-        if !key_spkis.is_empty() && !key_spkis.iter().any(|(_, k)| k.is_some() && *k == spki) {
+        let matches = |id: &KeyId| match id {
+            KeyId::Spki(spki) => {
+                X509Certificate::from_der(der).is_ok_and(|(_, c)| c.public_key().raw == spki.as_slice())
+            }
+            KeyId::RsaModulus(m) => cert_rsa_modulus(der).is_some_and(|c| c == *m),
+            // Nothing to compare with: not reported as a mismatch.
+            KeyId::Unknown => true,
+        };
+        if !key_ids.is_empty() && !key_ids.iter().any(matches) {
             add(path, "key-mismatch", "high", "no given private key matches this certificate's public key".to_string());
         }
     }
     Ok(report)
+}
+
+/// What identifies a private key's public half.
+enum KeyId {
+    /// The SubjectPublicKeyInfo, as ring derives it.
+    Spki(Vec<u8>),
+    /// An RSA modulus (big-endian, no leading zeros), read directly.
+    RsaModulus(Vec<u8>),
+    /// Unknown.
+    Unknown,
+}
+
+fn strip_zeros(bytes: &[u8]) -> Vec<u8> {
+    bytes.iter().skip_while(|b| **b == 0).copied().collect()
+}
+
+fn unsigned_bits(bytes: &[u8]) -> usize {
+    match bytes.first() {
+        Some(first) => (bytes.len() - 1) * 8 + (8 - first.leading_zeros() as usize),
+        None => 0,
+    }
+}
+
+/// The modulus of an RSA private key (PKCS#1, or PKCS#8 wrapping PKCS#1).
+fn rsa_modulus(key: &PrivateKeyDer<'_>) -> Option<Vec<u8>> {
+    use x509_parser::der_parser::parse_der;
+    let pkcs1 = match key {
+        PrivateKeyDer::Pkcs1(k) => k.secret_pkcs1_der().to_vec(),
+        PrivateKeyDer::Pkcs8(k) => {
+            // PrivateKeyInfo ::= SEQUENCE { version, algorithm, privateKey OCTET STRING, ... }
+            let (_, info) = parse_der(k.secret_pkcs8_der()).ok()?;
+            info.as_sequence().ok()?.get(2)?.as_slice().ok()?.to_vec()
+        }
+        _ => return None,
+    };
+    // RSAPrivateKey ::= SEQUENCE { version, modulus, publicExponent, ... }
+    let (_, rsa) = parse_der(&pkcs1).ok()?;
+    let modulus = rsa.as_sequence().ok()?.get(1)?.as_slice().ok()?;
+    Some(strip_zeros(modulus))
+}
+
+/// The modulus of a certificate's RSA public key.
+fn cert_rsa_modulus(der: &[u8]) -> Option<Vec<u8>> {
+    let (_, cert) = X509Certificate::from_der(der).ok()?;
+    match cert.public_key().parsed().ok()? {
+        x509_parser::public_key::PublicKey::RSA(rsa) => Some(strip_zeros(rsa.modulus)),
+        _ => None,
+    }
 }
 
 fn verify_chain(leaf: &CertificateDer<'static>, loaded: &Loaded, ca: &[CertificateDer<'static>]) -> Result<(), String> {
@@ -323,6 +393,44 @@ mod tests {
         let not_after = cert_facts(&load(std::slice::from_ref(&cert)).unwrap().certs[0].1).unwrap().not_after;
         let r = audit(&[cert, key], None, not_after - 10 * 86_400).unwrap();
         assert_eq!(checks(&r), ["expires-soon"]);
+    }
+
+    #[test]
+    fn a_small_rsa_key_made_by_openssl_is_a_weak_key() {
+        // rcgen on ring cannot make RSA keys: the fixture comes from the openssl CLI.
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("weak.pem"), dir.path().join("weak.key"));
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:1024",
+                "-nodes",
+                "-days",
+                "90",
+                "-subj",
+                "/CN=weak.example",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+        if !made.is_ok_and(|s| s.success()) {
+            println!("skipped: the openssl CLI is not installed (needed for an RSA fixture)");
+            return;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let r = audit(&[cert, key], None, now()).unwrap();
+        assert_eq!(checks(&r), ["weak-key"], "{:?}", r.findings);
+        assert!(r.findings[0].message.contains("1024"));
     }
 
     #[test]
