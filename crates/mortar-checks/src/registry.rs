@@ -54,6 +54,13 @@ pub static CHECKS: &[&Check] = &[
     &checks::secrets_in_response::CHECK,
     &checks::pii::CHECK,
     &checks::jwt_weaknesses::CHECK,
+    &checks::mtls_client_auth::CHECK,
+    &checks::mtls_forged_cert::CHECK,
+    &checks::mtls_revoked::CHECK,
+    &checks::mtls_proxy_headers::CHECK,
+    &checks::mtls_identity_at_use::CHECK,
+    &checks::tls_posture::CHECK,
+    &checks::tls_posture::EARLY_DATA,
 ];
 
 /// Looks a check up by id.

@@ -175,3 +175,73 @@ pub struct TlsInfo {
     /// The server's certificate chain, leaf first (DER).
     pub peer_certificates: Vec<Vec<u8>>,
 }
+
+/// A client-certificate resolver for client-auth probes: it records whether the
+/// server sent a CertificateRequest (rustls calls `resolve` only then) and the CA
+/// names it advertised, and presents the one chain it was given (or none).
+#[derive(Debug)]
+pub struct ProbeResolver {
+    key: Option<Arc<rustls::sign::CertifiedKey>>,
+    requested: std::sync::atomic::AtomicBool,
+    hints: Mutex<Vec<Vec<u8>>>,
+}
+
+impl ProbeResolver {
+    /// A resolver presenting `chain` with `key` (PEM), or nothing when `None`.
+    pub fn new(cert: Option<(&[u8], &[u8])>, what: &str) -> Result<Arc<ProbeResolver>, EngineError> {
+        let key = match cert {
+            Some((chain_pem, key_pem)) => {
+                let chain = parse_certs(chain_pem, what)?;
+                let key = parse_key(key_pem, what)?;
+                let signer = provider()
+                    .key_provider
+                    .load_private_key(key)
+                    .map_err(|e| EngineError::TlsConfig(format!("{what}: {e}")))?;
+                Some(Arc::new(rustls::sign::CertifiedKey::new(chain, signer)))
+            }
+            None => None,
+        };
+        Ok(Arc::new(ProbeResolver { key, requested: Default::default(), hints: Mutex::new(Vec::new()) }))
+    }
+
+    /// Whether the server asked for a client certificate during the handshake.
+    pub fn requested(&self) -> bool {
+        self.requested.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The distinguished names (DER) of the CAs the server said it accepts.
+    pub fn ca_hints(&self) -> Vec<Vec<u8>> {
+        self.hints.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+}
+
+impl rustls::client::ResolvesClientCert for ProbeResolver {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.requested.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut hints) = self.hints.lock() {
+            *hints = root_hint_subjects.iter().map(|h| h.to_vec()).collect();
+        }
+        self.key.clone()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.key.is_some()
+    }
+}
+
+/// A one-probe client configuration derived from `base` (the engine's, so the
+/// server certificate is judged the same way): the probe's resolver, session
+/// resumption off (a resumed session skips the client certificate and would make
+/// any forged certificate look accepted), no early data, HTTP/1.1 only.
+pub fn probe_config(base: &ClientConfig, resolver: Arc<ProbeResolver>) -> Arc<ClientConfig> {
+    let mut config = base.clone();
+    config.client_auth_cert_resolver = resolver;
+    config.resumption = rustls::client::Resumption::disabled();
+    config.enable_early_data = false;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Arc::new(config)
+}

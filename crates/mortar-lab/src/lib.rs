@@ -261,7 +261,7 @@ impl Lab {
 }
 
 /// Writes a file with the given Unix mode, creating it fresh.
-fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), LabError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8], mode: u32) -> Result<(), LabError> {
     let wrap = |source| LabError::WriteFile { path: path.to_owned(), source };
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

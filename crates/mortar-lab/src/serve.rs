@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::LabError;
-use crate::tls::{BadLeaf, Pki};
+use crate::tls::{BadLeaf, ClientAuth, MtlsKit, Pki};
 
 /// Worker threads per actix server: the lab is small, the default (one per
 /// core, per server) would spawn dozens of threads.
@@ -70,6 +70,8 @@ pub(crate) struct LabContext {
     actix_tls: rustls::ServerConfig,
     /// One configuration per flawed certificate, for the certificate scenarios.
     bad_tls: Vec<(BadLeaf, Arc<rustls::ServerConfig>)>,
+    /// Client identities and client-verifying server configurations (mtls scenarios).
+    mtls: MtlsKit,
     runtime: Handle,
     stop: watch::Receiver<bool>,
     actix: Vec<ActixStarter>,
@@ -96,6 +98,7 @@ impl LabContext {
                 .into_iter()
                 .map(|kind| Ok((kind, Arc::new(pki.bad_server_config(kind, &[b"h2", b"http/1.1"])?))))
                 .collect::<Result<_, LabError>>()?,
+            mtls: pki.mtls_kit(dir)?,
             runtime,
             stop,
             actix: Vec::new(),
@@ -155,6 +158,35 @@ impl LabContext {
             None => return Err(LabError::Stopped),
         };
         self.serve_axum_tls(hardened_axum(router), config, false)
+    }
+
+    /// The mtls scenarios' `mortar.toml` with the client-certificate identities.
+    pub(crate) fn mtls_config_path(&self) -> &Path {
+        &self.mtls.config_path
+    }
+
+    /// Serves `router` (with the baseline headers) over HTTPS verifying client
+    /// certificates as `mode` says; each request carries the connection's
+    /// [`PeerCert`] as an extension. Not probed for readiness (the probe has no
+    /// client certificate); the listener is bound before this returns.
+    pub(crate) fn serve_axum_mtls(&mut self, router: axum::Router, mode: ClientAuth) -> Result<SocketAddr, LabError> {
+        let (listener, addr) = bind_loopback()?;
+        let acceptor = TlsAcceptor::from(self.mtls.server_config(mode));
+        let router = self.counted(hardened_axum(router));
+        self.runtime.spawn(axum_mtls_accept_loop(listener, acceptor, router, self.stop.clone()));
+        Ok(addr)
+    }
+
+    /// Like [`serve_axum`](Self::serve_axum) with TLS 1.3 early data (0-RTT)
+    /// accepted when `early_data` (the flaw of the early-data scenario).
+    pub(crate) fn serve_axum_early_data(
+        &mut self,
+        router: axum::Router,
+        early_data: bool,
+    ) -> Result<SocketAddr, LabError> {
+        let mut config = (*self.axum_tls).clone();
+        config.max_early_data_size = if early_data { 16 * 1024 } else { 0 };
+        self.serve_axum_tls(hardened_axum(router), Arc::new(config), true)
     }
 
     fn serve_axum_tls(
@@ -273,6 +305,65 @@ impl LabContext {
     }
 }
 
+impl LabContext {
+    /// Serves the actix `App` built by `factory` (with the baseline headers)
+    /// over HTTPS verifying client certificates as `mode` says; handlers find
+    /// the connection's [`PeerCert`] with `req.conn_data::<PeerCert>()`. Not
+    /// probed for readiness (the probe has no client certificate).
+    pub(crate) fn serve_actix_mtls<F, T, B>(&mut self, factory: F, mode: ClientAuth) -> Result<SocketAddr, LabError>
+    where
+        F: Fn() -> App<T> + Send + Clone + 'static,
+        T: ServiceFactory<
+                ServiceRequest,
+                Config = (),
+                Response = ServiceResponse<B>,
+                Error = actix_web::Error,
+                InitError = (),
+            > + 'static,
+        B: MessageBody + 'static,
+    {
+        let (listener, addr) = bind_loopback()?;
+        let mut tls = (*self.mtls.server_config(mode)).clone();
+        // actix-http lists h2 and http/1.1 itself.
+        tls.alpn_protocols.clear();
+        let methods = self.methods();
+        let factory = move || {
+            let methods = Arc::clone(&methods);
+            factory().wrap_fn(move |request, service| {
+                methods.count(request.method().as_str());
+                let call = actix_web::dev::Service::call(service, request);
+                async move {
+                    let mut response = call.await?;
+                    let headers = response.headers_mut();
+                    for (name, value) in BASELINE_HEADERS {
+                        let name = actix_web::http::header::HeaderName::from_static(name);
+                        if !headers.contains_key(&name) {
+                            headers.insert(name, actix_web::http::header::HeaderValue::from_static(value));
+                        }
+                    }
+                    Ok(response)
+                }
+            })
+        };
+        self.actix.push(Box::new(move || {
+            Ok(HttpServer::new(factory)
+                .workers(ACTIX_WORKERS)
+                .disable_signals()
+                .shutdown_timeout(1)
+                .on_connect(|conn, extensions| {
+                    type Tls = actix_tls::accept::rustls_0_23::TlsStream<actix_web::rt::net::TcpStream>;
+                    if let Some(tls) = conn.downcast_ref::<Tls>() {
+                        let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+                        extensions.insert(PeerCert(peer));
+                    }
+                })
+                .listen_rustls_0_23(listener, tls)?
+                .run())
+        }));
+        Ok(addr)
+    }
+}
+
 /// Security headers every lab response carries unless the scenario sets them
 /// itself or is served "bare" (the scenarios about these very headers): the
 /// lab's targets differ from their fixed variant only by their own flaw, so
@@ -358,6 +449,45 @@ async fn axum_accept_loop(
                     {
                         tracing::debug!(%peer, error = %err, "lab: connection ended with an error");
                     }
+                });
+            }
+        }
+    }
+}
+
+/// The leaf certificate (DER) the client presented on this connection, if any.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PeerCert(pub Option<Vec<u8>>);
+
+/// Like `axum_accept_loop`, adding the connection's [`PeerCert`] to every request.
+async fn axum_mtls_accept_loop(
+    listener: StdTcpListener,
+    acceptor: TlsAcceptor,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else { return };
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let Ok((tcp, _)) = accepted else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let router = router.clone();
+                connections.spawn(async move {
+                    let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await else {
+                        return;
+                    };
+                    let peer = tls.get_ref().1.peer_certificates().and_then(|c| c.first()).map(|c| c.to_vec());
+                    let router = router.layer(axum::Extension(PeerCert(peer)));
+                    let _ = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(router))
+                        .await;
                 });
             }
         }

@@ -140,6 +140,9 @@ pub struct Identity {
     pub client_cert: Option<ClientCertificate>,
     /// Rate-limit bursts and lock-out probes may use only expendable identities.
     pub expendable: bool,
+    /// The user revoked this identity's credential (e.g. its client certificate
+    /// is on the CRL): the server must refuse it, and the mTLS checks test that.
+    pub revoked: bool,
     /// How to log in, when the identity's token is obtained at scan time.
     pub login: Option<LoginRecipe>,
     /// The token the login produced (shared by clones).
@@ -154,6 +157,7 @@ impl Identity {
             headers: Vec::new(),
             client_cert: None,
             expendable: false,
+            revoked: false,
             login: None,
             session: std::sync::Arc::new(Session::default()),
         }

@@ -31,8 +31,9 @@ pub enum Command {
     Race(Box<RaceArgs>),
     /// Compare two JSON reports. Exit 0: nothing new; 1: new findings; 2: bad input.
     Diff(DiffArgs),
-    /// Audit certificate and key files (not available yet).
-    Tls(PlannedArgs),
+    /// TLS file tools: `mortar tls audit FILES...`.
+    #[command(subcommand)]
+    Tls(TlsCommand),
 }
 
 /// Arguments of commands that are planned but not built yet.
@@ -93,6 +94,29 @@ pub struct RaceArgs {
     /// Pause between the partial requests and the release, e.g. 100ms [default: 100ms].
     #[arg(long, value_name = "DURATION")]
     pub settle: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
+}
+
+/// `mortar tls ...`.
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Audit a server's own certificate and key files (PEM): key readable by others, key size and
+    /// algorithm, expiry within 30 days, chain not verifying against --ca, key not matching the
+    /// certificate. Exit 0: clean; 1: findings; 2: unreadable or malformed input.
+    Audit(TlsAuditArgs),
+}
+
+/// `mortar tls audit`.
+#[derive(Debug, Args)]
+pub struct TlsAuditArgs {
+    /// Certificate and key files (PEM), in any order.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Verify the chain against this CA certificate (PEM).
+    #[arg(long)]
+    pub ca: Option<PathBuf>,
     /// `text` or `json`.
     #[arg(long, default_value = "text", value_parser = ["text", "json"])]
     pub format: String,

@@ -52,6 +52,8 @@ pub struct IdentityConfig {
     pub key: Option<PathBuf>,
     /// May be used for rate-limit bursts and lock-out probes.
     pub expendable: Option<bool>,
+    /// Its credential is revoked: the server must refuse it (mTLS checks).
+    pub revoked: Option<bool>,
     /// Request signing (HMAC): reserved, not supported yet.
     pub signing: Option<toml::Value>,
     /// Login recipe that obtains (and refreshes) a token.

@@ -154,6 +154,7 @@ pub fn identities(
             _ => return Err(UsageError::new(format!("{what}: `cert` and `key` go together"))),
         }
         id.expendable = config.expendable.unwrap_or(false);
+        id.revoked = config.revoked.unwrap_or(false);
     }
     for spec in &args.identity {
         let (name, header) =

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod race;
 pub mod scan;
 pub mod spec;
+pub mod tls_audit;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -101,10 +102,7 @@ pub async fn run(invocation: Invocation, stdout: &mut dyn Write, stderr: &mut dy
         Command::Demo(args) => demo::demo_command(&args, &invocation, stdout, stderr).await,
         Command::Race(args) => race::race_command(&args, &invocation, stdout, stderr).await,
         Command::Diff(args) => diff::diff_command(&args, stdout, stderr),
-        Command::Tls(_) => {
-            error_line(stderr, "this command is not available yet in this version");
-            exit::ERROR
-        }
+        Command::Tls(cli::TlsCommand::Audit(args)) => tls_audit::audit_command(&args, stdout, stderr),
     }
 }
 

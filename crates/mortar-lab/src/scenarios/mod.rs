@@ -14,6 +14,8 @@ mod dangerous_methods;
 mod debug_endpoints;
 mod hsts;
 mod jwt_weak;
+mod mtls;
+mod mtls_path_identity;
 mod pii_exposure;
 mod plaintext_http;
 mod secrets_exposure;
@@ -21,6 +23,7 @@ mod security_headers;
 mod spec_exposure;
 mod spec_inventory;
 mod stack_trace;
+mod tls_early_data;
 mod unversioned_api;
 mod version_disclosure;
 
@@ -53,6 +56,13 @@ pub(crate) const ALL: &[Scenario] = &[
     jwt_weak::SCENARIO,
     spec_inventory::SCENARIO,
     unversioned_api::SCENARIO,
+    mtls::OPTIONAL,
+    mtls::ANY_CERT,
+    mtls::EXPIRY,
+    mtls::REVOCATION,
+    mtls::FORWARDED,
+    mtls_path_identity::SCENARIO,
+    tls_early_data::SCENARIO,
 ];
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with

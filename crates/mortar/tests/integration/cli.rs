@@ -87,7 +87,7 @@ async fn planned_features_say_not_yet() {
     let out = mortar(&["tls", "audit", "server.pem"], &[]).await;
     assert_eq!(out.code, 2);
     one_line(&out.stderr);
-    assert!(out.stderr.contains("not available yet"), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read server.pem"), "{}", out.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
