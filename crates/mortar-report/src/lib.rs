@@ -4,9 +4,15 @@
 //!   schema version 1, exactly as [`mortar_model::Report`] serializes.
 //! - [`render_json`]: the report as pretty JSON (`--format json`).
 //! - [`render_summary`]: a compact human summary for a terminal (`--format summary`).
+//! - [`render_sarif`]: SARIF 2.1.0 for code scanning (`--format sarif`).
+//! - [`render_junit`]: JUnit XML, a test case per check (`--format junit`).
+//! - [`render_markdown`]: a pull-request comment or job summary (`--format markdown`).
 //! - [`render_checks_text`] and [`render_checks_json`]: the output of `mortar checks`.
 
 mod checks;
+mod junit;
+mod markdown;
+mod sarif;
 mod summary;
 mod text;
 
@@ -14,6 +20,9 @@ mod text;
 mod tests;
 
 pub use checks::{render_checks_json, render_checks_text};
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use sarif::{MAX_RESULTS as SARIF_MAX_RESULTS, pseudo_path, render_sarif};
 pub use summary::{SummaryOptions, render_summary};
 
 use mortar_model::Report;

@@ -619,3 +619,66 @@ fn checks_json_lists_every_check_with_its_metadata() {
     }
     assert_eq!(render_checks_json(&[]), "[]\n");
 }
+
+#[test]
+fn sarif_has_a_rule_per_check_and_a_located_fingerprinted_result_per_finding() {
+    let report = sample_report();
+    let catalogue = [mortar_model::CheckInfo {
+        id: "bola.cross-identity-read",
+        category: Category::Bola,
+        severity: Severity::High,
+        profile: mortar_model::Profile::Standard,
+        title: "Object readable by another identity",
+        description: "Reads objects as another identity.",
+        remediation: mortar_model::Remediation { summary: "Check ownership.", actix_web: "a", axum: "b" },
+        references: mortar_model::References { owasp_api: &["API1:2023"], cwe: &["CWE-639"] },
+    }];
+    let sarif: Value = serde_json::from_str(&crate::render_sarif(&report, &catalogue)).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let rule_ids: Vec<&str> = rules.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(rule_ids[0], "bola.cross-identity-read");
+    let tags = rules[0]["properties"]["tags"].as_array().unwrap();
+    assert!(tags.contains(&json!("OWASP-API1:2023")) && tags.contains(&json!("external/cwe/cwe-639")), "{tags:?}");
+    assert_eq!(rules[0]["properties"]["security-severity"], "8.0");
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), report.findings.len());
+    for (result, finding) in results.iter().zip(&report.findings) {
+        assert_eq!(result["partialFingerprints"]["mortarFindingId/v1"], finding.id.as_str());
+        let uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+        assert!(uri.starts_with("api/") && !uri.contains('{') && !uri.contains(' '), "{uri}");
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rule_ids[index], finding.check, "ruleIndex points at the finding's rule");
+    }
+}
+
+#[test]
+fn markdown_escapes_target_text_and_lists_every_finding() {
+    let mut report = sample_report();
+    report.findings[0].title = "<img src=x onerror=alert(1)> | `code`".into();
+    let md = crate::render_markdown(&report);
+    assert!(md.contains(&format!("grade {}", report.grade)), "{md}");
+    assert!(!md.contains("<img") && md.contains("&lt;img"), "{md}");
+    assert!(md.contains("<details>") && md.contains(&format!("All {} findings", report.findings.len())));
+}
+
+#[test]
+fn junit_fails_a_check_only_for_findings_at_or_above_the_severity() {
+    let report = sample_report();
+    let at = |severity: Severity| {
+        let xml = crate::render_junit(&report, severity);
+        let failures = xml.matches("<failure ").count();
+        assert!(xml.starts_with("<?xml") && xml.contains("<testsuites"), "{xml}");
+        failures
+    };
+    let checks_with = |min: Severity| {
+        let mut c: Vec<&str> = report.findings.iter().filter(|f| f.severity >= min).map(|f| f.check.as_str()).collect();
+        c.sort();
+        c.dedup();
+        c.into_iter().filter(|c| report.coverage.checks.iter().any(|k| k.check == *c)).count()
+    };
+    assert_eq!(at(Severity::Critical), checks_with(Severity::Critical));
+    assert_eq!(at(Severity::Info), checks_with(Severity::Info));
+    assert!(at(Severity::Info) > at(Severity::Critical));
+}

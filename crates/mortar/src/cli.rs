@@ -193,7 +193,7 @@ pub struct ScanArgs {
     /// Fail on an untrusted server certificate instead of reporting it.
     #[arg(long)]
     pub strict_tls: bool,
-    /// summary | json (sarif, junit, markdown, html: not available yet) [default: summary].
+    /// summary | json | sarif | junit | markdown (html: not available yet) [default: summary].
     #[arg(long)]
     pub format: Option<String>,
     /// Write the report here instead of stdout.

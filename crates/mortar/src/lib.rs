@@ -145,9 +145,15 @@ async fn scan_command(
         }
     };
     let color = invocation.stdout_is_terminal && settings.output.is_none() && !invocation.env.contains_key("NO_COLOR");
+    let catalogue: Vec<mortar_model::CheckInfo> = mortar_checks::registry::CHECKS.iter().map(|c| c.info).collect();
     let render = |format: scan::Format, color: bool| match format {
         scan::Format::Json => mortar_report::render_json(&report),
         scan::Format::Summary => mortar_report::render_summary(&report, &mortar_report::SummaryOptions { color }),
+        scan::Format::Sarif => mortar_report::render_sarif(&report, &catalogue),
+        scan::Format::Junit => {
+            mortar_report::render_junit(&report, settings.gates.fail_on.unwrap_or(mortar_model::Severity::High))
+        }
+        scan::Format::Markdown => mortar_report::render_markdown(&report),
     };
     for (format, path) in &settings.reports {
         if let Err(e) = std::fs::write(path, render(*format, false)) {

@@ -24,6 +24,12 @@ pub enum Format {
     Summary,
     /// The JSON report.
     Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// JUnit XML.
+    Junit,
+    /// Markdown (pull-request comment, job summary).
+    Markdown,
 }
 
 impl Format {
@@ -32,8 +38,11 @@ impl Format {
         match name.to_ascii_lowercase().as_str() {
             "summary" => Ok(Format::Summary),
             "json" => Ok(Format::Json),
-            "sarif" | "junit" | "markdown" | "html" => Err(UsageError::new(format!(
-                "format `{name}` is not available yet in this version (use summary or json)"
+            "sarif" => Ok(Format::Sarif),
+            "junit" => Ok(Format::Junit),
+            "markdown" => Ok(Format::Markdown),
+            "html" => Err(UsageError::new(format!(
+                "format `{name}` is not available yet in this version (use summary, json, sarif, junit or markdown)"
             ))),
             _ => Err(UsageError::new(format!(
                 "unknown format `{name}` (expected summary, json, sarif, junit, markdown or html)"

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod action;
 mod cli;
 mod engine;
 mod hostile;
@@ -12,6 +13,7 @@ mod mtls;
 mod passive_exposure;
 mod passive_misconfig;
 mod race;
+mod reports;
 mod sessions;
 mod spec_scans;
 mod tls_posture;

@@ -1,0 +1,74 @@
+//! Report formats on real scans: SARIF on every lab target (a located,
+//! fingerprinted result per finding, stable across runs), JUnit and Markdown
+//! written beside the main output with `--report FORMAT=FILE`.
+
+use crate::support::{mortar, scan_args};
+use mortar_lab::{Lab, LabOptions};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Checks the SARIF structure GitHub code scanning needs and returns the
+/// fingerprints by target.
+fn check_sarif(text: &str, what: &str) -> Vec<String> {
+    let sarif: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: SARIF is not JSON: {e}"));
+    assert_eq!(sarif["version"], "2.1.0", "{what}");
+    let run = &sarif["runs"][0];
+    let rules: Vec<&str> =
+        run["tool"]["driver"]["rules"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert!(!rules.is_empty(), "{what}: no rules");
+    let mut fingerprints = Vec::new();
+    for result in run["results"].as_array().unwrap() {
+        let rule = result["ruleId"].as_str().unwrap();
+        assert_eq!(rules[result["ruleIndex"].as_u64().unwrap() as usize], rule, "{what}");
+        let location = &result["locations"][0]["physicalLocation"];
+        assert!(location["artifactLocation"]["uri"].as_str().is_some_and(|u| !u.is_empty()), "{what}: {result}");
+        assert!(location["region"]["startLine"].as_u64().is_some(), "{what}: {result}");
+        assert!(["error", "warning", "note"].contains(&result["level"].as_str().unwrap()), "{what}");
+        assert!(!result["message"]["text"].as_str().unwrap().is_empty(), "{what}");
+        fingerprints.push(result["partialFingerprints"]["mortarFindingId/v1"].as_str().unwrap().to_string());
+    }
+    fingerprints
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sarif_of_every_lab_target_is_located_and_stable_across_runs() {
+    let mut runs: Vec<BTreeMap<String, Vec<String>>> = Vec::new();
+    for _ in 0..2 {
+        let lab = Lab::start(LabOptions::default()).await.unwrap();
+        let mut by_target = BTreeMap::new();
+        for t in lab.targets() {
+            let what = format!("{}/{}", t.scenario, t.variant.as_str());
+            let out = mortar(&scan_args(t, &["--format", "sarif"]), &[]).await;
+            assert!(out.code == 0 || out.code == 1, "{what}: {}", out.stderr);
+            let fingerprints = check_sarif(&out.stdout, &what);
+            assert_eq!(fingerprints.is_empty(), t.expected.is_empty() && t.allowed.is_empty(), "{what}");
+            by_target.insert(what, fingerprints);
+        }
+        runs.push(by_target);
+        lab.shutdown();
+    }
+    assert_eq!(runs[0], runs[1], "fingerprints changed between two runs on new ports");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn several_formats_at_once() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = crate::support::target(&lab, "cors-reflection", "vulnerable");
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let (junit, md, sarif) = (path("r.xml"), path("r.md"), path("r.sarif"));
+    let reports = [format!("junit={junit}"), format!("markdown={md}"), format!("sarif={sarif}")];
+    let mut args = scan_args(t, &["--format", "json", "--fail-on", "medium"]);
+    for r in &reports {
+        args.extend(["--report", r.as_str()]);
+    }
+    let out = mortar(&args, &[]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("<failure ") && junit.contains("misconfiguration.cors-reflected-origin"), "{junit}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.contains(&format!("grade {}", report["grade"].as_str().unwrap())), "{md}");
+    assert_eq!(check_sarif(&std::fs::read_to_string(&sarif).unwrap(), "sarif file").len(), 1);
+    lab.shutdown();
+}
