@@ -139,6 +139,8 @@ pub struct Layer {
     pub framework: Option<String>,
     /// Named identities.
     pub identities: Option<BTreeMap<String, IdentityConfig>>,
+    /// Accepted findings (`[[suppressions]]`, file only).
+    pub suppressions: Option<Vec<crate::suppress::SuppressionConfig>>,
 }
 
 /// The kind of value an environment variable holds.
@@ -290,6 +292,7 @@ pub fn flag_layer(args: &ScanArgs) -> Layer {
         strict_tls: args.strict_tls.then_some(true),
         framework: args.framework.clone(),
         identities: None,
+        suppressions: None,
     }
 }
 
@@ -328,6 +331,9 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
         ca_cert,
         strict_tls
     );
+    if top.suppressions.is_some() {
+        base.suppressions = top.suppressions;
+    }
     if let Some(top_ids) = top.identities {
         let ids = base.identities.get_or_insert_with(BTreeMap::new);
         ids.extend(top_ids);
@@ -442,6 +448,8 @@ mod tests {
     fn the_example_config_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mortar.example.toml");
         let layer = file_layer(&path).unwrap();
+        let suppressions = layer.suppressions.clone().unwrap_or_default();
+        assert_eq!(crate::suppress::parse(&suppressions).unwrap().len(), 2);
         assert!(layer.identities.is_some_and(|ids| !ids.is_empty()));
     }
 }

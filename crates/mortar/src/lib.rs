@@ -10,6 +10,7 @@ pub mod identity;
 pub mod race;
 pub mod scan;
 pub mod spec;
+pub mod suppress;
 pub mod tls_audit;
 
 use clap::Parser;

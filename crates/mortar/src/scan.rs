@@ -70,6 +70,8 @@ pub struct Settings {
     pub gates: Gates,
     /// Finding ids of the baseline report.
     pub baseline: Option<BTreeSet<String>>,
+    /// Accepted findings.
+    pub suppressions: Vec<crate::suppress::Suppression>,
     /// Identities, in order.
     pub identities: Vec<Arc<Identity>>,
     /// Check selection.
@@ -135,6 +137,7 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         .transpose()
         .map_err(|e| UsageError::new(format!("fail-on: {e}")))?;
     let baseline = layer.baseline.as_ref().map(load_baseline).transpose()?;
+    let suppressions = crate::suppress::parse(layer.suppressions.as_deref().unwrap_or_default())?;
     let ca_pem = match &layer.ca_cert {
         Some(path) => vec![
             std::fs::read(path)
@@ -161,6 +164,7 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         reports,
         gates: Gates { threshold, fail_on },
         baseline,
+        suppressions,
         identities,
         selection: Selection {
             checks: layer.checks.clone().unwrap_or_default(),
@@ -388,6 +392,8 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
             }
         }
     }
+    let today = time::OffsetDateTime::now_utc().date();
+    notes.extend(crate::suppress::apply(&mut findings, &settings.suppressions, today));
     let coverage = Coverage {
         checks: registry_order(results.coverage, skipped),
         identities: identity_coverage(&preflight, &ctx, &settings.identities),

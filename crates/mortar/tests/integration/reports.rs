@@ -72,3 +72,48 @@ async fn several_formats_at_once() {
     assert_eq!(check_sarif(&std::fs::read_to_string(&sarif).unwrap(), "sarif file").len(), 1);
     lab.shutdown();
 }
+
+/// A suppression keeps the finding in the report, marked, out of the score and
+/// the gates; an expired one stops suppressing and says so.
+#[tokio::test(flavor = "multi_thread")]
+async fn suppressions_accept_findings_until_they_expire() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = crate::support::target(&lab, "cors-reflection", "vulnerable");
+    let dir = tempfile::tempdir().unwrap();
+    let config = |expires: &str| {
+        let path = dir.path().join(format!("mortar-{expires}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[[suppressions]]\ncheck = \"misconfiguration.cors-reflected-origin\"\npath = \"/api/*\"\nreason = \"public data, reviewed\"\nexpires = \"{expires}\"\n"
+            ),
+        )
+        .unwrap();
+        path.display().to_string()
+    };
+    let plain = mortar(&scan_args(t, &["--format", "json", "--threshold", "100"]), &[]).await;
+    assert_eq!(plain.code, 1, "{}", plain.stderr);
+
+    let active = config("2999-12-31");
+    let out = mortar(&scan_args(t, &["--format", "json", "--threshold", "100", "--config", &active]), &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = crate::support::assert_valid_report(&out.stdout);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty() && findings.iter().all(|f| f["status"] == "suppressed"), "{findings:?}");
+    assert_eq!(report["score"], 100);
+
+    let expired = config("2020-01-01");
+    let out = mortar(&scan_args(t, &["--format", "json", "--threshold", "100", "--config", &expired]), &[]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = crate::support::assert_valid_report(&out.stdout);
+    assert!(report["findings"].as_array().unwrap().iter().all(|f| f["status"] == "new"));
+    assert!(report["notes"].as_array().unwrap().iter().any(|n| n.as_str().unwrap().contains("expired")));
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[[suppressions]]\ncheck = \"x\"\nreason = \"r\"\nuntil = \"2027-01-01\"\n").unwrap();
+    let out = mortar(&scan_args(t, &["--config", &bad.display().to_string()]), &[]).await;
+    assert_eq!(out.code, 2);
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("until"), "{}", out.stderr);
+    lab.shutdown();
+}
