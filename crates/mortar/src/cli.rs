@@ -34,14 +34,18 @@ pub enum Command {
     /// TLS file tools: `mortar tls audit FILES...`.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell), made from these definitions.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), made from the same definitions as --help.
+    Man,
 }
 
-/// Arguments of commands that are planned but not built yet.
+/// `mortar completions`.
 #[derive(Debug, Args)]
-pub struct PlannedArgs {
-    /// Arguments (ignored).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub rest: Vec<String>,
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `mortar race`.

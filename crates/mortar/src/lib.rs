@@ -104,6 +104,21 @@ pub async fn run(invocation: Invocation, stdout: &mut dyn Write, stderr: &mut dy
         Command::Race(args) => race::race_command(&args, &invocation, stdout, stderr).await,
         Command::Diff(args) => diff::diff_command(&args, stdout, stderr),
         Command::Tls(cli::TlsCommand::Audit(args)) => tls_audit::audit_command(&args, stdout, stderr),
+        Command::Completions(args) => {
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut <Cli as clap::CommandFactory>::command(), "mortar", &mut out);
+            write_or_fail(stdout, stderr, &out)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
+                Ok(()) => write_or_fail(stdout, stderr, &out),
+                Err(e) => {
+                    error_line(stderr, &format!("cannot render the man page: {e}"));
+                    exit::ERROR
+                }
+            }
+        }
     }
 }
 
@@ -257,4 +272,15 @@ pub fn main_entry() -> i32 {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr();
     runtime.block_on(run(invocation, &mut stdout, &mut stderr))
+}
+
+/// Writes generated output; a closed pipe ends quietly (0), other write errors are exit 2.
+fn write_or_fail(stdout: &mut dyn Write, stderr: &mut dyn Write, bytes: &[u8]) -> i32 {
+    match emit(stdout, bytes) {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            error_line(stderr, &format!("cannot write output: {e}"));
+            exit::ERROR
+        }
+    }
 }

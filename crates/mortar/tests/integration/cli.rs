@@ -130,3 +130,24 @@ async fn the_check_catalogue_is_up_to_date() {
         "docs/checks.md is stale: run `cargo run -p mortar -- checks --format markdown > docs/checks.md`"
     );
 }
+
+/// Completions and the man page come from the same definitions as --help:
+/// every subcommand and scan flag is in them.
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_and_man_page_cover_every_command() {
+    let bash = mortar(&["completions", "bash"], &[]).await;
+    assert_eq!(bash.code, 0, "{}", bash.stderr);
+    let man = mortar(&["man"], &[]).await;
+    assert_eq!(man.code, 0, "{}", man.stderr);
+    assert!(man.stdout.starts_with(".ie") || man.stdout.contains(".TH mortar"), "{}", &man.stdout[..200]);
+    for word in ["scan", "demo", "lab", "checks", "race", "diff", "tls", "completions"] {
+        assert!(bash.stdout.contains(word), "bash completion lacks {word}");
+        assert!(man.stdout.contains(word), "man page lacks {word}");
+    }
+    assert!(bash.stdout.contains("--fail-on") && bash.stdout.contains("--report"));
+    let fish = mortar(&["completions", "fish"], &[]).await;
+    assert!(fish.code == 0 && fish.stdout.contains("complete -c mortar"), "{}", fish.stdout);
+    let bad = mortar(&["completions", "cmd.exe"], &[]).await;
+    assert_eq!(bad.code, 2);
+    one_line(&bad.stderr);
+}
