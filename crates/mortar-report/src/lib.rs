@@ -7,9 +7,11 @@
 //! - [`render_sarif`]: SARIF 2.1.0 for code scanning (`--format sarif`).
 //! - [`render_junit`]: JUnit XML, a test case per check (`--format junit`).
 //! - [`render_markdown`]: a pull-request comment or job summary (`--format markdown`).
+//! - [`render_html`]: one self-contained HTML file that loads nothing (`--format html`).
 //! - [`render_checks_text`] and [`render_checks_json`]: the output of `mortar checks`.
 
 mod checks;
+mod html;
 mod junit;
 mod markdown;
 mod sarif;
@@ -20,6 +22,7 @@ mod text;
 mod tests;
 
 pub use checks::{render_checks_json, render_checks_text};
+pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use sarif::{MAX_RESULTS as SARIF_MAX_RESULTS, pseudo_path, render_sarif};
@@ -44,4 +47,10 @@ pub fn render_json(report: &Report) -> String {
     let mut out = serde_json::to_string_pretty(report).expect("a report always serializes to JSON");
     out.push('\n');
     out
+}
+
+/// Test helper: the escaping the HTML renderer applies.
+#[cfg(test)]
+pub(crate) fn html_escape_for_tests(text: &str) -> String {
+    html::escape_html(text)
 }

@@ -682,3 +682,27 @@ fn junit_fails_a_check_only_for_findings_at_or_above_the_severity() {
     assert_eq!(at(Severity::Info), checks_with(Severity::Info));
     assert!(at(Severity::Info) > at(Severity::Critical));
 }
+
+#[test]
+fn html_loads_nothing_and_escapes_target_text() {
+    let mut report = sample_report();
+    report.findings[0].title = "<script>alert(1)</script>".into();
+    report.findings[0].description = "\"><img src=https://evil.example/x.png>".into();
+    let html = crate::render_html(&report);
+    assert!(html.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""));
+    assert!(!html.contains("<script") && !html.contains("<img"), "target text must be escaped");
+    // Nothing is fetched: no tag has a src/href/action attribute, and the
+    // stylesheet has no url() or @import (target text only appears escaped).
+    for tag in html.split('<').skip(1).map(|t| t.split('>').next().unwrap_or("")) {
+        for attribute in ["src=", "href=", "action=", "srcset="] {
+            assert!(!tag.contains(attribute), "tag <{tag}> has {attribute}");
+        }
+    }
+    let style = html.split("<style>").nth(1).and_then(|s| s.split("</style>").next()).unwrap();
+    assert!(!style.contains("url(") && !style.contains("@import"));
+    assert!(html.contains(&format!("<span class=\"grade\">{}</span>", report.grade)));
+    for f in &report.findings {
+        assert!(html.contains(&crate::html_escape_for_tests(&f.title)), "missing {}", f.title);
+    }
+    assert!(html.contains("@media print"));
+}

@@ -170,7 +170,7 @@ pub struct ScanArgs {
     /// mortar.toml with any of these options (flags win over the file and MORTAR_* variables).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// OpenAPI description, file or URL (not available yet).
+    /// OpenAPI description (2.0, 3.0, 3.1; JSON or YAML), file or URL; without it the scan looks for one.
     #[arg(long, value_name = "FILE|URL")]
     pub spec: Option<String>,
     /// passive | standard | active [default: standard].
@@ -197,7 +197,7 @@ pub struct ScanArgs {
     /// Fail on an untrusted server certificate instead of reporting it.
     #[arg(long)]
     pub strict_tls: bool,
-    /// summary | json | sarif | junit | markdown (html: not available yet) [default: summary].
+    /// summary | json | sarif | junit | markdown | html [default: summary].
     #[arg(long)]
     pub format: Option<String>,
     /// Write the report here instead of stdout.

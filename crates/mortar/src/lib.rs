@@ -170,6 +170,7 @@ async fn scan_command(
             mortar_report::render_junit(&report, settings.gates.fail_on.unwrap_or(mortar_model::Severity::High))
         }
         scan::Format::Markdown => mortar_report::render_markdown(&report),
+        scan::Format::Html => mortar_report::render_html(&report),
     };
     for (format, path) in &settings.reports {
         if let Err(e) = std::fs::write(path, render(*format, false)) {

@@ -30,6 +30,8 @@ pub enum Format {
     Junit,
     /// Markdown (pull-request comment, job summary).
     Markdown,
+    /// One self-contained HTML file.
+    Html,
 }
 
 impl Format {
@@ -41,9 +43,7 @@ impl Format {
             "sarif" => Ok(Format::Sarif),
             "junit" => Ok(Format::Junit),
             "markdown" => Ok(Format::Markdown),
-            "html" => Err(UsageError::new(format!(
-                "format `{name}` is not available yet in this version (use summary, json, sarif, junit or markdown)"
-            ))),
+            "html" => Ok(Format::Html),
             _ => Err(UsageError::new(format!(
                 "unknown format `{name}` (expected summary, json, sarif, junit, markdown or html)"
             ))),

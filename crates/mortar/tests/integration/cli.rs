@@ -80,10 +80,11 @@ async fn dry_run_sends_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn planned_features_say_not_yet() {
-    let out = mortar(&["scan", "https://127.0.0.1/", "--format", "sarif"], &[]).await;
+async fn unknown_formats_and_missing_files_are_usage_errors() {
+    let out = mortar(&["scan", "https://127.0.0.1/", "--format", "pdf"], &[]).await;
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("not available yet"), "{}", out.stderr);
+    one_line(&out.stderr);
+    assert!(out.stderr.contains("unknown format `pdf`"), "{}", out.stderr);
     let out = mortar(&["tls", "audit", "server.pem"], &[]).await;
     assert_eq!(out.code, 2);
     one_line(&out.stderr);

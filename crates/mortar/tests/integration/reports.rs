@@ -56,8 +56,9 @@ async fn several_formats_at_once() {
     let t = crate::support::target(&lab, "cors-reflection", "vulnerable");
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
-    let (junit, md, sarif) = (path("r.xml"), path("r.md"), path("r.sarif"));
-    let reports = [format!("junit={junit}"), format!("markdown={md}"), format!("sarif={sarif}")];
+    let (junit, md, sarif, html) = (path("r.xml"), path("r.md"), path("r.sarif"), path("r.html"));
+    let reports =
+        [format!("junit={junit}"), format!("markdown={md}"), format!("sarif={sarif}"), format!("html={html}")];
     let mut args = scan_args(t, &["--format", "json", "--fail-on", "medium"]);
     for r in &reports {
         args.extend(["--report", r.as_str()]);
@@ -70,6 +71,9 @@ async fn several_formats_at_once() {
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.contains(&format!("grade {}", report["grade"].as_str().unwrap())), "{md}");
     assert_eq!(check_sarif(&std::fs::read_to_string(&sarif).unwrap(), "sarif file").len(), 1);
+    let html = std::fs::read_to_string(&html).unwrap();
+    let title = report["findings"][0]["title"].as_str().unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains(&title.replace('\'', "&#39;")), "{html}");
     lab.shutdown();
 }
 
