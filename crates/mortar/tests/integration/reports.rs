@@ -121,3 +121,55 @@ async fn suppressions_accept_findings_until_they_expire() {
     assert!(out.stderr.contains("until"), "{}", out.stderr);
     lab.shutdown();
 }
+
+/// The HTML report as a browser sees it: Debian's chromium, headless, prints
+/// the DOM; the grade and every finding's title are in it. Skips (saying so)
+/// without chromium, unless MORTAR_REQUIRE_CHROMIUM=1 (CI sets it when it
+/// could install chromium).
+#[tokio::test(flavor = "multi_thread")]
+async fn html_report_renders_in_headless_chromium() {
+    let chromium = ["chromium", "chromium-browser"]
+        .into_iter()
+        .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let Some(chromium) = chromium else {
+        assert_ne!(std::env::var("MORTAR_REQUIRE_CHROMIUM").as_deref(), Ok("1"), "chromium is required but missing");
+        eprintln!("SKIP: chromium is not installed (apt-get install chromium)");
+        return;
+    };
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = crate::support::target(&lab, "cors-origin-bypass", "vulnerable");
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("report.html");
+    let html_path = html.display().to_string();
+    let out = mortar(&scan_args(t, &["--format", "json", "--report", &format!("html={html_path}")]), &[]).await;
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    lab.shutdown();
+    // Everything that could reach beyond this machine is turned off; the
+    // page's CSP forbids loading anything anyway.
+    let dom = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-domain-reliability",
+            "--disable-client-side-phishing-detection",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", dir.path().join("profile").display()))
+        .arg(format!("file://{html_path}"))
+        .output();
+    let dom = tokio::time::timeout(std::time::Duration::from_secs(60), dom).await.expect("chromium ended").unwrap();
+    let text = String::from_utf8_lossy(&dom.stdout);
+    assert!(text.contains(&format!("<span class=\"grade\">{}</span>", report["grade"].as_str().unwrap())), "{text}");
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        let title = f["title"].as_str().unwrap().replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        assert!(text.contains(&title), "title {title} not in the DOM");
+    }
+}
