@@ -173,3 +173,40 @@ async fn html_report_renders_in_headless_chromium() {
         assert!(text.contains(&title), "title {title} not in the DOM");
     }
 }
+
+/// The fixed variant's report as the baseline of the vulnerable variant's scan:
+/// exit 1, and exactly the vulnerable variant's expected checks are new.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fixed_baseline_makes_only_the_flaw_new() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let fixed = crate::support::target(&lab, "cookie-flags", "fixed");
+    let vulnerable = crate::support::target(&lab, "cookie-flags", "vulnerable");
+    let dir = tempfile::tempdir().unwrap();
+    let baseline = dir.path().join("fixed.json");
+    let first = mortar(&scan_args(fixed, &["--format", "json"]), &[]).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    std::fs::write(&baseline, &first.stdout).unwrap();
+    let baseline = baseline.display().to_string();
+    let out =
+        mortar(&scan_args(vulnerable, &["--format", "json", "--fail-on", "low", "--baseline", &baseline]), &[]).await;
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report = crate::support::assert_valid_report(&out.stdout);
+    let mut new: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "new")
+        .map(|f| f["check"].as_str().unwrap().to_string())
+        .collect();
+    new.sort();
+    new.dedup();
+    let expected: Vec<String> = vulnerable
+        .expected
+        .iter()
+        .map(|e| match e {
+            mortar_lab::Expected::Check(c) | mortar_lab::Expected::At { check: c, .. } => c.clone(),
+        })
+        .collect();
+    assert_eq!(new, expected);
+    lab.shutdown();
+}
