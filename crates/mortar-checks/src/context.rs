@@ -75,6 +75,22 @@ pub struct ScanSettings {
     pub include_paths: Vec<String>,
     /// Paths to leave out.
     pub exclude_paths: Vec<String>,
+    /// A captured signed request (`--signed-sample`), for the request-signing
+    /// probes that need no new signature.
+    pub signed_sample: Option<SignedSample>,
+}
+
+/// A captured, valid, signed request, as the user saved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedSample {
+    /// Method.
+    pub method: String,
+    /// Path and query, as captured.
+    pub target: String,
+    /// Headers as captured, without Host and Content-Length.
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// Body.
+    pub body: Vec<u8>,
 }
 
 /// One shared GET per endpoint: the first check to ask sends it, the others wait for it.

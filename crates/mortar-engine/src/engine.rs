@@ -400,8 +400,43 @@ impl Engine {
         Ok(())
     }
 
-    /// Headers as they go on the wire: the request's, then the identity's, then defaults.
-    fn wire_headers(&self, request: &Request, version: HttpVersion) -> Vec<(String, Vec<u8>)> {
+    /// Headers as they go on the wire over `version`: the request's, then the
+    /// identity's, then defaults, and last the identity's signature over all
+    /// of them (unless the request is [`RequestOptions::unsigned`]). A probe
+    /// that tampers with a signed request starts from these.
+    ///
+    /// [`RequestOptions::unsigned`]: crate::RequestOptions::unsigned
+    pub fn wire_headers(&self, request: &Request, version: HttpVersion) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let mut headers = self.unsigned_headers(request, version);
+        if let Some(identity) = &request.identity
+            && let Some(signer) = identity.signing.as_ref().and_then(|s| s.signer.as_ref())
+            && !request.options.unsigned
+            && request.raw.is_none()
+        {
+            let authority = request.origin.authority();
+            let view_headers: Vec<(String, String)> =
+                headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect();
+            let view = mortar_signing::RequestView {
+                method: &request.method,
+                scheme: request.origin.scheme(),
+                // HTTP/2 carries no Host header: the signer reads `:authority`.
+                authority: (version == HttpVersion::Http2).then_some(authority.as_str()),
+                target: &request.target,
+                headers: &view_headers,
+                body: &request.body,
+            };
+            let signature = signer
+                .sign(&view)
+                .map_err(|source| EngineError::Signing { identity: identity.name.clone(), source })?;
+            for (name, value) in signature.0 {
+                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                headers.push((name, value.into_bytes()));
+            }
+        }
+        Ok(headers)
+    }
+
+    fn unsigned_headers(&self, request: &Request, version: HttpVersion) -> Vec<(String, Vec<u8>)> {
         let mut headers = Vec::new();
         let has = |headers: &[(String, Vec<u8>)], name: &str| headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
         if version != HttpVersion::Http2 && request.header_value("host").is_none() {
@@ -517,7 +552,7 @@ impl Engine {
         pooling: bool,
     ) -> Result<Exchange, EngineError> {
         let PooledH1 { mut conn, tls } = pooled;
-        let headers = self.wire_headers(request, HttpVersion::Http11);
+        let headers = self.wire_headers(request, HttpVersion::Http11)?;
         // Through a plain-HTTP proxy the request target is the absolute URL.
         let via_proxy = self.inner.config.proxy.is_some() && !request.origin.https;
         let target = if via_proxy { request.url() } else { request.target.clone() };
@@ -574,7 +609,7 @@ impl Engine {
 
     /// The `http::Request` HTTP/2 sends for `request`, and the headers as sent.
     fn h2_request(&self, request: &Request) -> Result<(http::Request<()>, Headers), EngineError> {
-        let headers = self.wire_headers(request, HttpVersion::Http2);
+        let headers = self.wire_headers(request, HttpVersion::Http2)?;
         let mut builder =
             http::Request::builder().method(request.method.as_str()).uri(request.url()).version(http::Version::HTTP_2);
         for (name, value) in &headers {
@@ -649,7 +684,7 @@ impl Engine {
         let mut h1_wires = Vec::with_capacity(requests.len());
         let mut h1_sent = Vec::with_capacity(requests.len());
         for r in &requests {
-            let headers = self.wire_headers(r, HttpVersion::Http11);
+            let headers = self.wire_headers(r, HttpVersion::Http11)?;
             let wire = r.raw.clone().unwrap_or_else(|| h1::serialize(&r.method, &r.target, &headers, &r.body));
             h1_sent.push(match &r.raw {
                 Some(raw) => describe_raw(raw, &origin),

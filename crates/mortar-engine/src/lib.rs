@@ -82,6 +82,15 @@ pub enum EngineError {
     /// The request cannot be expressed (e.g. a target HTTP/2 cannot carry).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The identity's signer refused the request (the message never holds the key).
+    #[error("cannot sign the request as `{identity}`")]
+    Signing {
+        /// The identity.
+        identity: String,
+        /// Why.
+        #[source]
+        source: mortar_signing::SigningError,
+    },
 }
 
 impl EngineError {

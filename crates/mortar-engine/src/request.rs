@@ -90,6 +90,9 @@ pub struct RequestOptions {
     pub timeout: Option<Duration>,
     /// Do not retry after a 429 (the check wants to see it).
     pub no_retry: bool,
+    /// Send the headers as given: the identity's signer does not run (a
+    /// signature probe sends a signature it built or tampered with itself).
+    pub unsigned: bool,
 }
 
 impl std::fmt::Debug for RequestOptions {
@@ -101,6 +104,7 @@ impl std::fmt::Debug for RequestOptions {
             .field("follow_redirects", &self.follow_redirects)
             .field("io_wrapper", &self.io_wrapper.is_some())
             .field("timeout", &self.timeout)
+            .field("unsigned", &self.unsigned)
             .finish()
     }
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 mod bench;
 mod scenarios;
 mod serve;
+mod signing;
 mod tls;
 
 /// Options for [`Lab::start`].

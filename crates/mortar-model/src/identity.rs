@@ -129,6 +129,21 @@ impl Session {
     }
 }
 
+/// How an identity signs its requests (HMAC): the signer the engine calls
+/// last, over the exact bytes sent, and what must be masked in evidence.
+#[derive(Debug, Clone)]
+pub struct SigningIdentity {
+    /// The scheme, as the API documents it.
+    pub scheme: mortar_signing::Scheme,
+    /// The signer (scheme, key, clock, nonces); `None` when only the scheme
+    /// is known (probing from a captured request, without the key).
+    pub signer: Option<mortar_signing::Signer>,
+    /// The secret as the user gave it, so that every form of it is masked.
+    pub secret: Option<Secret>,
+    /// Where the secret came from (`env:NAME`, `@PATH`), for messages.
+    pub source: String,
+}
+
 /// A named identity: headers, a client certificate and/or a login recipe.
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -147,6 +162,8 @@ pub struct Identity {
     pub login: Option<LoginRecipe>,
     /// The token the login produced (shared by clones).
     pub session: std::sync::Arc<Session>,
+    /// Request signing, when the API authenticates requests with HMAC signatures.
+    pub signing: Option<std::sync::Arc<SigningIdentity>>,
 }
 
 impl Identity {
@@ -160,6 +177,7 @@ impl Identity {
             revoked: false,
             login: None,
             session: std::sync::Arc::new(Session::default()),
+            signing: None,
         }
     }
 
@@ -208,6 +226,24 @@ impl Identity {
             if let Some(token) = self.session.token() {
                 let placeholder = format!("${}", self.placeholder(&login.apply_header));
                 for form in secret_forms(token.expose()) {
+                    out.push((form, placeholder.clone()));
+                }
+            }
+        }
+        if let Some(signing) = &self.signing {
+            let placeholder = format!("$MORTAR_{}_SIGNING_SECRET", env_fragment(&self.name));
+            let mut values: Vec<Vec<u8>> = signing.secret.iter().map(|s| s.expose().to_vec()).collect();
+            if let mortar_signing::Scheme::AwsSigV4(aws) = &signing.scheme
+                && let Some(token) = &aws.session_token
+            {
+                values.push(token.expose().to_vec());
+            }
+            for value in values {
+                // A signing key also leaks as hex (debug dumps, "expected signature key" errors).
+                let hex: String = value.iter().map(|b| format!("{b:02x}")).collect();
+                out.push((hex.to_ascii_uppercase().into_bytes(), placeholder.clone()));
+                out.push((hex.into_bytes(), placeholder.clone()));
+                for form in secret_forms(&value) {
                     out.push((form, placeholder.clone()));
                 }
             }

@@ -26,7 +26,8 @@ pub use finding::{
 };
 pub use gate::{GateOutcome, Gates};
 pub use identity::{
-    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, Session, TokenSource,
+    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, Session, SigningIdentity,
+    TokenSource,
 };
 pub use report::{CategoryScore, Report, Stats, TargetInfo, Tool};
 pub use score::{Grade, ScoreCard, score};

@@ -48,7 +48,9 @@ pub enum Preset {
 #[serde(deny_unknown_fields)]
 pub struct SigningConfig {
     /// Where the key is: `env:NAME` or `@PATH` (literal keys are refused).
-    pub secret: SecretRef,
+    /// Absent when only the scheme is known (probing from a captured
+    /// request, without the key).
+    pub secret: Option<SecretRef>,
     /// A published scheme.
     pub preset: Option<Preset>,
     /// Hash under HMAC (custom schemes).
@@ -122,6 +124,11 @@ impl Scheme {
 pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
 
 impl SigningConfig {
+    /// The secret reference, or an error saying it is needed.
+    pub fn secret_ref(&self) -> Result<&SecretRef, SigningError> {
+        self.secret.as_ref().ok_or_else(|| SigningError::Config("`secret` is needed to sign".into()))
+    }
+
     /// The verifier window.
     pub fn tolerance_secs(&self) -> u64 {
         self.tolerance_secs.unwrap_or(DEFAULT_TOLERANCE_SECS)
@@ -192,7 +199,9 @@ impl SigningConfig {
                 Err(SigningError::Config(format!("{} do(es) not apply to {what}", fields.join(", "))))
             }
         };
-        self.secret.check()?;
+        if let Some(secret) = &self.secret {
+            secret.check()?;
+        }
         if let Some(token) = &self.session_token {
             token.check()?;
         }

@@ -257,4 +257,8 @@ pub struct ScanArgs {
     /// The framework behind the API, for remediation: actix-web, axum or auto [default: auto: detected].
     #[arg(long, value_name = "NAME")]
     pub framework: Option<String>,
+    /// One captured, valid, signed request (raw HTTP): the request-signing checks run every probe that needs
+    /// no new signature from it, without the secret.
+    #[arg(long, value_name = "FILE")]
+    pub signed_sample: Option<PathBuf>,
 }

@@ -54,8 +54,8 @@ pub struct IdentityConfig {
     pub expendable: Option<bool>,
     /// Its credential is revoked: the server must refuse it (mTLS checks).
     pub revoked: Option<bool>,
-    /// Request signing (HMAC): reserved, not supported yet.
-    pub signing: Option<toml::Value>,
+    /// Request signing (HMAC): the scheme and where its secret is.
+    pub signing: Option<mortar_signing::SigningConfig>,
     /// Login recipe that obtains (and refreshes) a token.
     pub login: Option<LoginConfig>,
 }
@@ -137,6 +137,8 @@ pub struct Layer {
     pub strict_tls: Option<bool>,
     /// actix-web, axum or auto.
     pub framework: Option<String>,
+    /// A captured signed request (raw HTTP).
+    pub signed_sample: Option<PathBuf>,
     /// Named identities.
     pub identities: Option<BTreeMap<String, IdentityConfig>>,
     /// Accepted findings (`[[suppressions]]`, file only).
@@ -179,6 +181,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("ca_cert", Kind::Text),
     ("strict_tls", Kind::Bool),
     ("framework", Kind::Text),
+    ("signed_sample", Kind::Text),
 ];
 
 /// The environment variable for a key.
@@ -291,6 +294,7 @@ pub fn flag_layer(args: &ScanArgs) -> Layer {
         ca_cert: args.ca_cert.clone(),
         strict_tls: args.strict_tls.then_some(true),
         framework: args.framework.clone(),
+        signed_sample: args.signed_sample.clone(),
         identities: None,
         suppressions: None,
     }
@@ -329,7 +333,8 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
         skip_checks,
         proxy,
         ca_cert,
-        strict_tls
+        strict_tls,
+        signed_sample
     );
     if top.suppressions.is_some() {
         base.suppressions = top.suppressions;

@@ -4,7 +4,9 @@
 use crate::cli::ScanArgs;
 use crate::config::{IdentityConfig, LoginConfig};
 use crate::error::UsageError;
-use mortar_model::{ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, TokenSource};
+use mortar_model::{
+    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, SigningIdentity, TokenSource,
+};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -114,6 +116,49 @@ fn login_recipe(config: &LoginConfig, env: &BTreeMap<String, String>, what: &str
     })
 }
 
+/// Reads a `env:NAME` / `@PATH` signing secret reference from `env` or the file.
+fn resolve_signing_secret(
+    secret: &mortar_signing::SecretRef,
+    env: &BTreeMap<String, String>,
+) -> Result<mortar_signing::SigningSecret, mortar_signing::SigningError> {
+    match secret {
+        mortar_signing::SecretRef::Env(name) => match env.get(name) {
+            Some(value) if !value.is_empty() => Ok(mortar_signing::SigningSecret::new(value.as_bytes().to_vec())),
+            Some(_) => Err(mortar_signing::SigningError::SecretUnavailable {
+                source_desc: secret.describe(),
+                reason: "secret is empty".into(),
+            }),
+            None => Err(mortar_signing::SigningError::SecretUnavailable {
+                source_desc: secret.describe(),
+                reason: "variable is not set".into(),
+            }),
+        },
+        other => other.resolve(),
+    }
+}
+
+/// `[identities.NAME.signing]`: the scheme validated and the secret read now,
+/// so that a bad table stops the scan before any request.
+fn signing_identity(
+    config: &mortar_signing::SigningConfig,
+    env: &BTreeMap<String, String>,
+    what: &str,
+) -> Result<SigningIdentity, UsageError> {
+    let fail = |e: mortar_signing::SigningError| UsageError::new(format!("{what}, signing: {e}"));
+    let scheme = config.scheme(&mut |r| resolve_signing_secret(r, env)).map_err(fail)?;
+    let Some(secret_ref) = &config.secret else {
+        return Ok(SigningIdentity { scheme, signer: None, secret: None, source: "no secret given".into() });
+    };
+    let secret = resolve_signing_secret(secret_ref, env).map_err(fail)?;
+    let signer = mortar_signing::Signer::new(scheme.clone(), &secret).map_err(fail)?;
+    Ok(SigningIdentity {
+        scheme,
+        signer: Some(signer),
+        secret: Some(Secret::new(secret.expose().to_vec())),
+        source: secret_ref.describe(),
+    })
+}
+
 /// Every identity of the scan: mortar.toml's, then flags' (a flag identity adds
 /// to a file identity of the same name), in a stable order.
 pub fn identities(
@@ -136,12 +181,10 @@ pub fn identities(
     for (name, config) in file.into_iter().flatten() {
         entry(name, &mut by_name)?;
         let what = format!("identity `{name}` in the config");
-        if config.signing.is_some() {
-            return Err(UsageError::new(format!(
-                "{what}: request signing (`signing`) is not supported yet; remove it to scan without signatures"
-            )));
-        }
         let id = by_name.get_mut(name).ok_or_else(|| UsageError::new("identity table"))?;
+        if let Some(signing) = &config.signing {
+            id.signing = Some(Arc::new(signing_identity(signing, env, &what)?));
+        }
         if let Some(login) = &config.login {
             id.login = Some(login_recipe(login, env, &what)?);
         }
@@ -245,10 +288,22 @@ mod tests {
     }
 
     #[test]
-    fn signing_says_not_yet() {
-        let config = IdentityConfig { signing: Some(toml::Value::Boolean(true)), ..IdentityConfig::default() };
-        let file: BTreeMap<String, IdentityConfig> = [("svc".to_string(), config)].into();
-        let err = identities(&ScanArgs::default(), Some(&file), &BTreeMap::new()).unwrap_err().to_string();
-        assert!(err.contains("not supported yet"), "{err}");
+    fn signing_tables_build_a_signer_and_never_echo_the_secret() {
+        let env: BTreeMap<String, String> = [("HMAC_KEY".to_string(), "k3y-material-9f1c".to_string())].into();
+        let parse = |text: &str| -> Result<Vec<Arc<Identity>>, String> {
+            let table: BTreeMap<String, IdentityConfig> = toml::from_str(text).map_err(|e| e.to_string())?;
+            identities(&ScanArgs::default(), Some(&table), &env).map_err(|e| e.to_string())
+        };
+        let ids = parse("[svc.signing]\nsecret = \"env:HMAC_KEY\"\npreset = \"github\"\n").unwrap();
+        let signing = ids[0].signing.as_ref().expect("signing identity");
+        assert_eq!(signing.secret.as_ref().map(|s| s.expose()), Some(&b"k3y-material-9f1c"[..]));
+        assert!(!format!("{:?}", ids[0]).contains("k3y-material"));
+        // A literal secret is refused without being repeated.
+        let err = parse("[svc.signing]\nsecret = \"k3y-material-9f1c\"\npreset = \"github\"\n").unwrap_err();
+        assert!(err.contains("literal secrets are not accepted") && !err.contains("k3y"), "{err}");
+        let err = parse("[svc.signing]\nsecret = \"env:MISSING\"\npreset = \"github\"\n").unwrap_err();
+        assert!(err.contains("env:MISSING") && err.contains("not set"), "{err}");
+        let err = parse("[svc.signing]\nsecret = \"env:HMAC_KEY\"\n").unwrap_err();
+        assert!(err.contains("preset"), "{err}");
     }
 }

@@ -5,7 +5,7 @@ use crate::config::{self, Layer, Pace};
 use crate::error::UsageError;
 use crate::identity;
 use mortar_checks::reproduce::ReproduceContext;
-use mortar_checks::{ScanContext, ScanOperation, ScanSettings, Selection};
+use mortar_checks::{ScanContext, ScanOperation, ScanSettings, Selection, SignedSample};
 use mortar_engine::{Engine, EngineConfig, ProxyConfig, TlsSettings};
 use mortar_model::report::ReportParts;
 use mortar_model::{
@@ -94,6 +94,8 @@ pub struct Settings {
     pub framework: Option<Framework>,
     /// `--spec`: a file path or URL.
     pub spec: Option<String>,
+    /// `--signed-sample`: a captured signed request.
+    pub signed_sample: Option<SignedSample>,
 }
 
 /// Builds the settings from flags, `MORTAR_*` variables and the config file.
@@ -155,6 +157,20 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
             return Err(UsageError::new(format!("framework: `{other}` is not actix-web, axum or auto")));
         }
     };
+    let signed_sample = match &layer.signed_sample {
+        Some(path) => {
+            let what = format!("--signed-sample {}", path.display());
+            let bytes = std::fs::read(path).map_err(|e| UsageError::new(format!("{what}: cannot read: {e}")))?;
+            let raw = crate::race::parse_raw(&bytes, &what)?;
+            let target = match (&raw.target, &raw.url) {
+                (Some(t), _) => t.clone(),
+                (None, Some(url)) => url.splitn(4, '/').nth(3).map(|p| format!("/{p}")).unwrap_or_else(|| "/".into()),
+                (None, None) => return Err(UsageError::new(format!("{what}: no request target"))),
+            };
+            Some(SignedSample { method: raw.method, target, headers: raw.headers, body: raw.body })
+        }
+        None => None,
+    };
     Ok(Settings {
         target,
         profile,
@@ -179,6 +195,7 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         dry_run: args.dry_run,
         framework,
         spec: layer.spec.clone(),
+        signed_sample,
     })
 }
 
@@ -378,6 +395,7 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
             race_burst: settings.pace.race_burst,
             include_paths: settings.include_paths.clone(),
             exclude_paths: settings.exclude_paths.clone(),
+            signed_sample: settings.signed_sample.clone(),
         },
         accepted,
         operations,

@@ -20,6 +20,7 @@ mod pii_exposure;
 mod plaintext_http;
 mod secrets_exposure;
 mod security_headers;
+mod signing;
 mod spec_exposure;
 mod spec_inventory;
 mod stack_trace;
@@ -63,6 +64,16 @@ pub(crate) const ALL: &[Scenario] = &[
     mtls::FORWARDED,
     mtls_path_identity::SCENARIO,
     tls_early_data::SCENARIO,
+    signing::BODY_ONLY,
+    signing::REPLAY,
+    signing::ANY_TIMESTAMP,
+    signing::EMPTY_SECRET,
+    signing::PREFIX_COMPARE,
+    signing::BODY_ONLY_SAMPLE,
+    signing::REPLAY_SAMPLE,
+    signing::ANY_TIMESTAMP_SAMPLE,
+    signing::EMPTY_SECRET_SAMPLE,
+    signing::PREFIX_COMPARE_SAMPLE,
 ];
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with
