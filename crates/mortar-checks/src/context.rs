@@ -124,6 +124,8 @@ pub struct ScanContext {
     detected_framework: Mutex<Option<Framework>>,
     refresh_lock: tokio::sync::Mutex<()>,
     reach: OnceCell<BTreeMap<Endpoint, Vec<Reach>>>,
+    /// The request-signing probe session, shared by its six checks.
+    pub(crate) signing_probes: OnceCell<Arc<crate::checks::request_signing::Outcome>>,
 }
 
 impl ScanContext {
@@ -155,6 +157,7 @@ impl ScanContext {
             detected_framework: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
             reach: OnceCell::new(),
+            signing_probes: OnceCell::new(),
         }
     }
 

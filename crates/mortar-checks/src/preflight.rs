@@ -48,6 +48,17 @@ pub async fn preflight(engine: &Engine, target: &Target, identities: &[Arc<Ident
             checks.push(IdentityCheck { name, accepted: false, detail: format!("login failed: {e}") });
             continue;
         }
+        // An identity that only describes a signing scheme (no secret, for
+        // probing from a captured request) carries no credential to check.
+        if let Some(id) = &identity
+            && id.signing.as_ref().is_some_and(|s| s.signer.is_none())
+            && id.headers.is_empty()
+            && id.client_cert.is_none()
+            && id.login.is_none()
+        {
+            checks.push(IdentityCheck { name, accepted: true, detail: "signing scheme only (no secret)".into() });
+            continue;
+        }
         let request = Request::get(&origin, target.base_path.clone()).identity(identity.clone()).tag(PREFLIGHT_TAG);
         let check = match engine.send(request).await {
             Ok(ex) => {

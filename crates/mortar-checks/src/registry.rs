@@ -61,6 +61,12 @@ pub static CHECKS: &[&Check] = &[
     &checks::mtls_identity_at_use::CHECK,
     &checks::tls_posture::CHECK,
     &checks::tls_posture::EARLY_DATA,
+    &checks::request_signing::SIGNATURE_BYPASS,
+    &checks::request_signing::UNSIGNED_COMPONENT,
+    &checks::request_signing::REPLAY,
+    &checks::request_signing::STALE_TIMESTAMP,
+    &checks::request_signing::ALGORITHM_DOWNGRADE,
+    &checks::request_signing::WEAK_SECRET,
 ];
 
 /// Looks a check up by id.

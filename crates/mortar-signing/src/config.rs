@@ -110,6 +110,33 @@ pub enum Scheme {
 }
 
 impl Scheme {
+    /// Whether signatures carry a timestamp a verifier can hold to a window.
+    pub fn uses_timestamp(&self) -> bool {
+        match self {
+            Scheme::Custom(c) => c.uses_timestamp(),
+            Scheme::AwsSigV4(_) | Scheme::Rfc9421(_) => true,
+        }
+    }
+
+    /// Whether signatures carry a nonce a verifier can remember.
+    pub fn uses_nonce(&self) -> bool {
+        match self {
+            Scheme::Custom(c) => c.uses_nonce(),
+            Scheme::AwsSigV4(_) => false,
+            Scheme::Rfc9421(r) => r.include_nonce,
+        }
+    }
+
+    /// The headers that carry the signature (and its parameters): what a
+    /// probe strips, empties or truncates.
+    pub fn signature_headers(&self) -> Vec<String> {
+        match self {
+            Scheme::Custom(c) => vec![c.signature_header.clone()],
+            Scheme::AwsSigV4(_) => vec!["Authorization".into()],
+            Scheme::Rfc9421(_) => vec!["Signature".into(), "Signature-Input".into()],
+        }
+    }
+
     /// How the secret text becomes key bytes for this scheme.
     pub fn secret_encoding(&self) -> SecretEncoding {
         match self {

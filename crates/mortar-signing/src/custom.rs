@@ -395,13 +395,15 @@ pub struct CustomScheme {
 }
 
 impl CustomScheme {
-    fn uses_timestamp(&self) -> bool {
+    /// Whether a timestamp is signed or sent (a freshness window is possible).
+    pub fn uses_timestamp(&self) -> bool {
         self.timestamp_header.is_some()
             || self.template.uses(&Piece::Timestamp)
             || self.signature_format.pieces.contains(&Piece::Timestamp)
     }
 
-    fn uses_nonce(&self) -> bool {
+    /// Whether a nonce is signed or sent (a replay store is possible).
+    pub fn uses_nonce(&self) -> bool {
         self.nonce_header.is_some()
             || self.template.uses(&Piece::Nonce)
             || self.signature_format.pieces.contains(&Piece::Nonce)

@@ -17,6 +17,9 @@ pub enum Algorithm {
     Sha384,
     /// HMAC-SHA-512.
     Sha512,
+    /// HMAC-SHA-1: legacy schemes only (GitHub's `X-Hub-Signature`), and
+    /// what a downgrade probe offers.
+    Sha1,
 }
 
 macro_rules! with_mac {
@@ -29,6 +32,7 @@ macro_rules! with_mac {
             }
             Algorithm::Sha384 => Hmac::<Sha384>::new_from_slice($key).ok().map(|mut $mac| $body),
             Algorithm::Sha512 => Hmac::<Sha512>::new_from_slice($key).ok().map(|mut $mac| $body),
+            Algorithm::Sha1 => Hmac::<sha1::Sha1>::new_from_slice($key).ok().map(|mut $mac| $body),
         }
     };
 }
@@ -62,6 +66,7 @@ pub(crate) fn digest(alg: Algorithm, data: &[u8]) -> Vec<u8> {
         Algorithm::Sha256 => Sha256::digest(data).to_vec(),
         Algorithm::Sha384 => Sha384::digest(data).to_vec(),
         Algorithm::Sha512 => Sha512::digest(data).to_vec(),
+        Algorithm::Sha1 => sha1::Sha1::digest(data).to_vec(),
     }
 }
 

@@ -22,6 +22,7 @@ pub mod mtls_proxy_headers;
 pub mod mtls_revoked;
 pub mod pii;
 pub mod plaintext_http;
+pub mod request_signing;
 pub mod secrets_in_response;
 pub mod security_headers;
 pub mod security_not_enforced;
