@@ -248,12 +248,13 @@ impl LabVerifier {
     }
 }
 
-/// actix-web adapter: verify `request` with `body` as received.
+/// actix-web adapter: verifies `request` with `body` as received; the 401
+/// to answer when it fails.
 pub(crate) fn verify_actix(
     verifier: &LabVerifier,
     request: &actix_web::HttpRequest,
     body: &[u8],
-) -> Result<(), actix_web::HttpResponse> {
+) -> Option<actix_web::HttpResponse> {
     let header = |name: &str| -> Vec<String> {
         request.headers().get_all(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
     };
@@ -264,26 +265,28 @@ pub(crate) fn verify_actix(
         header: &header,
         body,
     };
-    verifier.verify(&received).map_err(|refusal| {
-        actix_web::HttpResponse::Unauthorized().json(serde_json::json!({"error": refusal.message()}))
-    })
+    verifier
+        .verify(&received)
+        .err()
+        .map(|refusal| actix_web::HttpResponse::Unauthorized().json(serde_json::json!({"error": refusal.message()})))
 }
 
-/// axum adapter: verify a request from its parts and body as received.
+/// axum adapter: verifies a request from its parts and body as received;
+/// the 401 to answer when it fails.
 pub(crate) fn verify_axum(
     verifier: &LabVerifier,
     method: &axum::http::Method,
     uri: &axum::http::Uri,
     headers: &axum::http::HeaderMap,
     body: &[u8],
-) -> Result<(), axum::response::Response> {
+) -> Option<axum::response::Response> {
     use axum::response::IntoResponse;
     let header = |name: &str| -> Vec<String> {
         headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
     };
     let received =
         Received { method: method.as_str(), path: uri.path(), query: uri.query().unwrap_or(""), header: &header, body };
-    verifier.verify(&received).map_err(|refusal| {
+    verifier.verify(&received).err().map(|refusal| {
         (axum::http::StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"error": refusal.message()})))
             .into_response()
     })

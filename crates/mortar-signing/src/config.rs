@@ -127,6 +127,21 @@ impl Scheme {
         }
     }
 
+    /// The request headers the signature covers (lower-case), besides the
+    /// ones the scheme itself writes.
+    pub fn signed_request_headers(&self) -> Vec<String> {
+        match self {
+            Scheme::Custom(c) => c.template.signed_headers(),
+            Scheme::AwsSigV4(_) => Vec::new(),
+            Scheme::Rfc9421(r) => r
+                .components
+                .iter()
+                .filter(|c| !c.starts_with('@') && c.as_str() != "content-digest")
+                .map(|c| c.split(';').next().unwrap_or(c).trim_matches('"').to_string())
+                .collect(),
+        }
+    }
+
     /// The headers that carry the signature (and its parameters): what a
     /// probe strips, empties or truncates.
     pub fn signature_headers(&self) -> Vec<String> {

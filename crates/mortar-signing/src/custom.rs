@@ -138,6 +138,17 @@ impl Template {
         &self.source
     }
 
+    /// The headers the template signs (`{header:NAME}`), lower-case.
+    pub fn signed_headers(&self) -> Vec<String> {
+        self.pieces
+            .iter()
+            .filter_map(|p| match p {
+                Piece::Header(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn uses(&self, piece: &Piece) -> bool {
         self.pieces.contains(piece)
     }

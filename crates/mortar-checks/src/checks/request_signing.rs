@@ -253,8 +253,19 @@ fn with_query(path: &str, pairs: &[String]) -> String {
 }
 
 /// One component changed, the signature kept: (what changed, the request).
-fn tamperings(request: &Request, writes: bool) -> Vec<(&'static str, Request)> {
+/// `signed_headers` are the request headers the scheme says it signs.
+fn tamperings(request: &Request, writes: bool, signed_headers: &[String]) -> Vec<(&'static str, Request)> {
     let mut out = Vec::new();
+    if let Some((name, value)) =
+        request.headers.iter().find(|(n, _)| signed_headers.iter().any(|s| s.eq_ignore_ascii_case(n))).cloned()
+    {
+        let mut r = request.clone();
+        let mut changed = value;
+        changed.extend_from_slice(b"-mortar");
+        r.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        r.headers.push((name, changed));
+        out.push(("a signed header's value", r));
+    }
     let (path, pairs) = query_pairs(&request.target);
     let mut added = pairs.clone();
     added.push("mortar_probe=1".into());
@@ -376,7 +387,7 @@ impl<'a> Session<'a> {
         };
         match (&session.signer, ctx.settings.signed_sample.clone()) {
             (Some(_), _) => session.with_secret().await,
-            (None, Some(sample)) => session.from_sample(&sample).await,
+            (None, Some(sample)) => session.with_sample(&sample).await,
             (None, None) => {}
         }
         session.out
@@ -519,6 +530,7 @@ impl<'a> Session<'a> {
                     .into(),
             ));
         }
+        let others: Vec<(Endpoint, Request)> = valid.iter().skip(1).cloned().collect();
         let (endpoint, _, control) = match self.guarded(valid).await {
             Ok(g) => g,
             Err(why) => {
@@ -555,11 +567,14 @@ impl<'a> Session<'a> {
         );
 
         // Components: sign, change one thing, keep the signature.
+        let signed_headers = signer.scheme().signed_request_headers();
         let mut changed = Vec::new();
         if let Ok(template) = fresh(self) {
-            for (what, _) in tamperings(&template, self.writes) {
+            for (what, _) in tamperings(&template, self.writes, &signed_headers) {
                 let Ok(signed) = fresh(self) else { continue };
-                let Some((_, probe)) = tamperings(&signed, self.writes).into_iter().find(|(w, _)| *w == what) else {
+                let Some((_, probe)) =
+                    tamperings(&signed, self.writes, &signed_headers).into_iter().find(|(w, _)| *w == what)
+                else {
                     continue;
                 };
                 changed.push(what);
@@ -568,6 +583,21 @@ impl<'a> Session<'a> {
                 {
                     self.observe(COMPONENT, component_observation(self, &endpoint, what, &ex, &probe, &control_ev));
                 }
+            }
+        }
+        // The path: a request signed for this operation sent to another
+        // that also answers signed requests.
+        if let Some((other, other_request)) =
+            others.iter().find(|(e, r)| e.path != endpoint.path && r.method == base.method)
+            && let Ok(mut probe) = fresh(self)
+        {
+            probe.target = other_request.target.clone();
+            changed.push("the path (sent to another operation)");
+            if let Ok(ex) = self.send(COMPONENT, other, probe.clone()).await
+                && accepted(&ex)
+            {
+                let what = "the path (sent to another operation)";
+                self.observe(COMPONENT, component_observation(self, other, what, &ex, &probe, &control_ev));
             }
         }
         self.verdict(
@@ -870,7 +900,7 @@ impl<'a> Session<'a> {
     }
 
     /// Probes from a captured request: nothing needs the secret.
-    async fn from_sample(&mut self, sample: &SignedSample) {
+    async fn with_sample(&mut self, sample: &SignedSample) {
         let (path, _) = query_pairs(&sample.target);
         let endpoint = Endpoint::new(&sample.method, path);
         let mut captured = Request::new(sample.method.clone(), &self.ctx.origin, sample.target.clone());
@@ -908,8 +938,9 @@ impl<'a> Session<'a> {
             }
         }
         self.verdict(BYPASS, CheckVerdict::Ran(format!("{tried} mangled signature(s) sent (captured request)")));
+        let signed_headers = self.scheme.as_ref().map(Scheme::signed_request_headers).unwrap_or_default();
         let mut changed = Vec::new();
-        for (what, probe) in tamperings(&captured, self.writes) {
+        for (what, probe) in tamperings(&captured, self.writes, &signed_headers) {
             changed.push(what);
             if let Ok(ex) = self.send(COMPONENT, &endpoint, probe.clone()).await
                 && accepted(&ex)
@@ -1068,7 +1099,7 @@ mod tests {
     fn tamperings_change_one_thing_each() {
         let origin = mortar_engine::Origin { https: true, host: "127.0.0.1".into(), port: 1 };
         let r = Request::get(&origin, "/a?x=1&y=2");
-        let all = tamperings(&r, false);
+        let all = tamperings(&r, false, &[]);
         let targets: Vec<(&str, &str, &str)> =
             all.iter().map(|(w, r)| (*w, r.method.as_str(), r.target.as_str())).collect();
         assert_eq!(
@@ -1082,9 +1113,9 @@ mod tests {
         );
         let mut post = Request::new("POST", &origin, "/a").body(br#"{"n":12}"#.to_vec());
         post.method = "POST".into();
-        assert!(tamperings(&post, false).iter().all(|(w, _)| !w.contains("body")));
+        assert!(tamperings(&post, false, &[]).iter().all(|(w, _)| !w.contains("body")));
         let bodies: Vec<Vec<u8>> =
-            tamperings(&post, true).into_iter().filter(|(w, _)| w.contains("body")).map(|(_, r)| r.body).collect();
+            tamperings(&post, true, &[]).into_iter().filter(|(w, _)| w.contains("body")).map(|(_, r)| r.body).collect();
         assert_eq!(bodies, vec![br#"{"n":10}"#.to_vec(), b"{\n  \"n\": 12\n}".to_vec()]);
     }
 

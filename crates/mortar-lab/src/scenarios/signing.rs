@@ -212,7 +212,7 @@ fn orders() -> serde_json::Value {
 }
 
 async fn orders_actix(verifier: web::Data<LabVerifier>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
-    if let Err(refused) = verify_actix(&verifier, &request, &body) {
+    if let Some(refused) = verify_actix(&verifier, &request, &body) {
         return refused;
     }
     HttpResponse::Ok().json(orders())
@@ -225,7 +225,7 @@ async fn orders_axum(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = verify_axum(&verifier, &method, &uri, &headers, &body) {
+    if let Some(refused) = verify_axum(&verifier, &method, &uri, &headers, &body) {
         return refused;
     }
     axum::Json(orders()).into_response()

@@ -15,5 +15,6 @@ mod passive_misconfig;
 mod race;
 mod reports;
 mod sessions;
+mod signing;
 mod spec_scans;
 mod tls_posture;
