@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 mod bench;
+mod db;
 mod scenarios;
 mod serve;
 mod signing;
@@ -140,6 +141,9 @@ pub enum LabError {
     /// A server runtime or thread could not be started.
     #[error("cannot start the lab's server runtime: {0}")]
     Runtime(#[source] io::Error),
+    /// The lab database could not be opened or prepared.
+    #[error("cannot open the lab database: {0}")]
+    Database(#[source] sqlx::Error),
     /// actix-web refused to start a server.
     #[error("cannot start an actix-web server: {0}")]
     Actix(#[source] io::Error),

@@ -76,6 +76,8 @@ pub(crate) struct LabContext {
     stop: watch::Receiver<bool>,
     actix: Vec<ActixStarter>,
     addrs: Vec<SocketAddr>,
+    /// The lab database, opened by the first scenario that keeps state.
+    db: std::sync::OnceLock<sqlx::SqlitePool>,
 }
 
 impl LabContext {
@@ -103,6 +105,7 @@ impl LabContext {
             stop,
             actix: Vec::new(),
             addrs: Vec::new(),
+            db: std::sync::OnceLock::new(),
         })
     }
 
@@ -118,6 +121,15 @@ impl LabContext {
             methods.count(request.method().as_str());
             next.run(request)
         }))
+    }
+
+    /// The lab database (see [`crate::db`]), opened on first use.
+    pub(crate) fn db(&self) -> Result<sqlx::SqlitePool, LabError> {
+        if let Some(pool) = self.db.get() {
+            return Ok(pool.clone());
+        }
+        let pool = crate::db::open(&self.dir, &self.runtime)?;
+        Ok(self.db.get_or_init(|| pool).clone())
     }
 
     /// The lab's temporary directory (for per-target files such as identities).

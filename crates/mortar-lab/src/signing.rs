@@ -14,12 +14,10 @@
 //!
 //! [`VerifierSettings::fixed`] is the remediation done right: every component
 //! signed and compared over the raw bytes received, a constant-time
-//! comparison of the whole MAC, a 300 s window and a nonce store consulted
-//! only after the MAC checks out. Each vulnerable setting removes one of those
+//! comparison of the whole MAC, a 300 s window and a nonce store (in the lab
+//! database, one atomic insert) consulted only after the MAC checks out. Each vulnerable setting removes one of those
 //! properties, the way real services get it wrong.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
@@ -80,7 +78,7 @@ pub(crate) struct VerifierSettings {
     /// Largest accepted distance between the signed timestamp and now;
     /// `None` accepts any timestamp.
     pub window_secs: Option<u64>,
-    /// Refuse a nonce seen before.
+    /// Refuse a nonce seen before (kept in the lab database).
     pub nonce_store: bool,
     /// How the MAC is compared.
     pub compare: Compare,
@@ -107,6 +105,8 @@ pub(crate) enum Refusal {
     BadSignature,
     Stale,
     Replayed,
+    /// The nonce store could not be reached: fail closed.
+    StoreUnavailable,
 }
 
 impl Refusal {
@@ -117,6 +117,7 @@ impl Refusal {
             Refusal::BadSignature => "invalid signature",
             Refusal::Stale => "timestamp outside the accepted window",
             Refusal::Replayed => "nonce already used",
+            Refusal::StoreUnavailable => "cannot check the nonce",
         }
     }
 }
@@ -135,8 +136,22 @@ pub(crate) struct Received<'a> {
 #[derive(Debug)]
 pub(crate) struct LabVerifier {
     settings: VerifierSettings,
-    /// nonce -> timestamp it was signed with, purged past the window.
-    seen: Mutex<HashMap<String, i64>>,
+    /// The lab database's `seen_nonces`, under this verifier's scope.
+    nonces: Option<NonceStore>,
+}
+
+/// Nonces already accepted, in the lab database.
+#[derive(Debug)]
+struct NonceStore {
+    pool: sqlx::SqlitePool,
+    /// Keeps verifiers sharing the database apart.
+    scope: String,
+}
+
+/// A verified request's freshness fields, for the nonce store.
+pub(crate) struct Fresh {
+    nonce: String,
+    signed_at: i64,
 }
 
 fn now_secs() -> i64 {
@@ -155,8 +170,10 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 impl LabVerifier {
-    pub(crate) fn new(settings: VerifierSettings) -> LabVerifier {
-        LabVerifier { settings, seen: Mutex::new(HashMap::new()) }
+    /// A verifier; `pool` and `scope` hold its nonces when the settings keep a store.
+    pub(crate) fn new(settings: VerifierSettings, pool: sqlx::SqlitePool, scope: impl Into<String>) -> LabVerifier {
+        let nonces = settings.nonce_store.then(|| NonceStore { pool, scope: scope.into() });
+        LabVerifier { settings, nonces }
     }
 
     /// The string to sign for `request`, as this verifier understands it.
@@ -170,8 +187,10 @@ impl LabVerifier {
         text.into_bytes()
     }
 
-    /// Accepts or refuses a request. State changes only after this returns `Ok`.
-    pub(crate) fn verify(&self, r: &Received<'_>) -> Result<(), Refusal> {
+    /// Checks the MAC and the window. The nonce is remembered only by
+    /// [`Self::remember`], after this succeeds, so forged requests cannot
+    /// fill the store.
+    pub(crate) fn check(&self, r: &Received<'_>) -> Result<Option<Fresh>, Refusal> {
         let single = |name: &str| -> Result<Option<String>, Refusal> {
             let mut values = (r.header)(name);
             match values.len() {
@@ -211,26 +230,40 @@ impl LabVerifier {
         if !valid {
             return Err(Refusal::BadSignature);
         }
-        if freshness {
-            let signed_at: i64 = timestamp.parse().map_err(|_| Refusal::Malformed)?;
-            if let Some(window) = self.settings.window_secs
-                && (now_secs() - signed_at).unsigned_abs() > window
-            {
-                return Err(Refusal::Stale);
-            }
-            if self.settings.nonce_store {
-                let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-                // Entries older than the window can go: their timestamp is refused anyway.
-                if let Some(window) = self.settings.window_secs {
-                    let horizon = now_secs() - window as i64 - 1;
-                    seen.retain(|_, at| *at >= horizon);
-                }
-                if seen.insert(nonce, signed_at).is_some() {
-                    return Err(Refusal::Replayed);
-                }
-            }
+        if !freshness {
+            return Ok(None);
         }
-        Ok(())
+        let signed_at: i64 = timestamp.parse().map_err(|_| Refusal::Malformed)?;
+        if let Some(window) = self.settings.window_secs
+            && (now_secs() - signed_at).unsigned_abs() > window
+        {
+            return Err(Refusal::Stale);
+        }
+        Ok(Some(Fresh { nonce, signed_at }))
+    }
+
+    /// Records the nonce of a verified request; refuses one already used.
+    /// One statement, so two concurrent uses of a nonce cannot both pass.
+    pub(crate) async fn remember(&self, fresh: Option<Fresh>) -> Result<(), Refusal> {
+        let (Some(store), Some(fresh)) = (&self.nonces, fresh) else { return Ok(()) };
+        // Entries older than the window can go: their timestamp is refused anyway.
+        if let Some(window) = self.settings.window_secs {
+            let horizon = now_secs() - window as i64 - 1;
+            let _ = sqlx::query("DELETE FROM seen_nonces WHERE scope = ? AND signed_at < ?")
+                .bind(&store.scope)
+                .bind(horizon)
+                .execute(&store.pool)
+                .await;
+        }
+        let inserted =
+            sqlx::query("INSERT INTO seen_nonces (scope, nonce, signed_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING")
+                .bind(&store.scope)
+                .bind(&fresh.nonce)
+                .bind(fresh.signed_at)
+                .execute(&store.pool)
+                .await
+                .map_err(|_| Refusal::StoreUnavailable)?;
+        if inserted.rows_affected() == 1 { Ok(()) } else { Err(Refusal::Replayed) }
     }
 
     /// Signs a request the way a client of this service does (for the lab's
@@ -250,30 +283,36 @@ impl LabVerifier {
 
 /// actix-web adapter: verifies `request` with `body` as received; the 401
 /// to answer when it fails.
-pub(crate) fn verify_actix(
+pub(crate) async fn verify_actix(
     verifier: &LabVerifier,
     request: &actix_web::HttpRequest,
     body: &[u8],
 ) -> Option<actix_web::HttpResponse> {
-    let header = |name: &str| -> Vec<String> {
-        request.headers().get_all(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+    let checked = {
+        let header = |name: &str| -> Vec<String> {
+            request.headers().get_all(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+        };
+        let received = Received {
+            method: request.method().as_str(),
+            path: request.uri().path(),
+            query: request.uri().query().unwrap_or(""),
+            header: &header,
+            body,
+        };
+        verifier.check(&received)
     };
-    let received = Received {
-        method: request.method().as_str(),
-        path: request.uri().path(),
-        query: request.uri().query().unwrap_or(""),
-        header: &header,
-        body,
+    let verdict = match checked {
+        Ok(fresh) => verifier.remember(fresh).await,
+        Err(refusal) => Err(refusal),
     };
-    verifier
-        .verify(&received)
+    verdict
         .err()
         .map(|refusal| actix_web::HttpResponse::Unauthorized().json(serde_json::json!({"error": refusal.message()})))
 }
 
 /// axum adapter: verifies a request from its parts and body as received;
 /// the 401 to answer when it fails.
-pub(crate) fn verify_axum(
+pub(crate) async fn verify_axum(
     verifier: &LabVerifier,
     method: &axum::http::Method,
     uri: &axum::http::Uri,
@@ -281,12 +320,24 @@ pub(crate) fn verify_axum(
     body: &[u8],
 ) -> Option<axum::response::Response> {
     use axum::response::IntoResponse;
-    let header = |name: &str| -> Vec<String> {
-        headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+    let checked = {
+        let header = |name: &str| -> Vec<String> {
+            headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+        };
+        let received = Received {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query().unwrap_or(""),
+            header: &header,
+            body,
+        };
+        verifier.check(&received)
     };
-    let received =
-        Received { method: method.as_str(), path: uri.path(), query: uri.query().unwrap_or(""), header: &header, body };
-    verifier.verify(&received).err().map(|refusal| {
+    let verdict = match checked {
+        Ok(fresh) => verifier.remember(fresh).await,
+        Err(refusal) => Err(refusal),
+    };
+    verdict.err().map(|refusal| {
         (axum::http::StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"error": refusal.message()})))
             .into_response()
     })
@@ -304,43 +355,61 @@ mod tests {
         move |name: &str| pairs.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone()).collect()
     }
 
-    #[test]
-    fn the_fixed_verifier_refuses_tampering_staleness_and_replay() {
-        let v = LabVerifier::new(VerifierSettings::fixed(b"k".to_vec()));
-        let now = now_secs();
-        let sig = v.sign(b"k", &received(&|_| Vec::new(), "a=1"), now, "n1");
-        let h = headers_of(vec![
-            (SIGNATURE_HEADER, sig.clone()),
-            (TIMESTAMP_HEADER, now.to_string()),
-            (NONCE_HEADER, "n1".into()),
-        ]);
-        assert_eq!(v.verify(&received(&h, "a=2")), Err(Refusal::BadSignature));
-        assert_eq!(v.verify(&received(&h, "a=1")), Ok(()));
-        assert_eq!(v.verify(&received(&h, "a=1")), Err(Refusal::Replayed));
-        let old = now - 301;
-        let sig = v.sign(b"k", &received(&|_| Vec::new(), ""), old, "n2");
-        let h = headers_of(vec![
-            (SIGNATURE_HEADER, sig[..20].to_string()),
-            (TIMESTAMP_HEADER, old.to_string()),
-            (NONCE_HEADER, "n2".into()),
-        ]);
-        assert_eq!(v.verify(&received(&h, "")), Err(Refusal::BadSignature));
-        let h =
-            headers_of(vec![(SIGNATURE_HEADER, sig), (TIMESTAMP_HEADER, old.to_string()), (NONCE_HEADER, "n2".into())]);
-        assert_eq!(v.verify(&received(&h, "")), Err(Refusal::Stale));
+    fn signed(
+        v: &LabVerifier,
+        key: &[u8],
+        query: &str,
+        at: i64,
+        nonce: &str,
+        cut: usize,
+    ) -> Vec<(&'static str, String)> {
+        let sig = v.sign(key, &received(&|_| Vec::new(), query), at, nonce);
+        vec![
+            (SIGNATURE_HEADER, sig[..sig.len() - cut].to_string()),
+            (TIMESTAMP_HEADER, at.to_string()),
+            (NONCE_HEADER, nonce.into()),
+        ]
     }
 
-    #[test]
-    fn the_prefix_comparison_accepts_a_truncated_signature() {
-        let settings = VerifierSettings { compare: Compare::SentPrefix, ..VerifierSettings::fixed(b"k".to_vec()) };
-        let v = LabVerifier::new(settings);
+    async fn verifier(settings: VerifierSettings) -> (LabVerifier, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::db::open(dir.path(), &tokio::runtime::Handle::current()).unwrap();
+        (LabVerifier::new(settings, pool, "test"), dir)
+    }
+
+    async fn verify(v: &LabVerifier, headers: Vec<(&'static str, String)>, query: &str) -> Result<(), Refusal> {
+        let fresh = {
+            let h = headers_of(headers);
+            v.check(&received(&h, query))
+        }?;
+        v.remember(fresh).await
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_fixed_verifier_refuses_tampering_staleness_and_replay() {
+        let (v, _dir) = verifier(VerifierSettings::fixed(b"k".to_vec())).await;
         let now = now_secs();
-        let sig = v.sign(b"k", &received(&|_| Vec::new(), ""), now, "n1");
-        let h = headers_of(vec![
-            (SIGNATURE_HEADER, sig[..12].to_string()),
-            (TIMESTAMP_HEADER, now.to_string()),
-            (NONCE_HEADER, "n1".into()),
-        ]);
-        assert_eq!(v.verify(&received(&h, "")), Ok(()));
+        let h = signed(&v, b"k", "a=1", now, "n1", 0);
+        assert_eq!(verify(&v, h.clone(), "a=2").await, Err(Refusal::BadSignature));
+        assert_eq!(verify(&v, h.clone(), "a=1").await, Ok(()));
+        assert_eq!(verify(&v, h, "a=1").await, Err(Refusal::Replayed));
+        let old = now - 301;
+        assert_eq!(verify(&v, signed(&v, b"k", "", old, "n2", 44), "").await, Err(Refusal::BadSignature));
+        assert_eq!(verify(&v, signed(&v, b"k", "", old, "n2", 0), "").await, Err(Refusal::Stale));
+        assert_eq!(verify(&v, signed(&v, b"", "", now, "n3", 0), "").await, Err(Refusal::BadSignature));
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn each_vulnerable_setting_lets_its_flaw_through() {
+        let fixed = VerifierSettings::fixed(b"k".to_vec());
+        let now = now_secs();
+        let (v, _d) = verifier(VerifierSettings { compare: Compare::SentPrefix, ..fixed.clone() }).await;
+        assert_eq!(verify(&v, signed(&v, b"k", "", now, "n1", 50), "").await, Ok(()));
+        let (v, _d) = verifier(VerifierSettings { window_secs: None, ..fixed.clone() }).await;
+        assert_eq!(verify(&v, signed(&v, b"k", "", now - 86_400, "n1", 0), "").await, Ok(()));
+        let (v, _d) = verifier(VerifierSettings { keys: vec![b"k".to_vec(), Vec::new()], ..fixed.clone() }).await;
+        assert_eq!(verify(&v, signed(&v, b"", "", now, "n1", 0), "").await, Ok(()));
+        let (v, _d) = verifier(VerifierSettings { coverage: Coverage::BodyOnly, ..fixed.clone() }).await;
+        assert_eq!(verify(&v, signed(&v, b"k", "a=1", now, "n1", 0), "a=2").await, Ok(()));
     }
 }

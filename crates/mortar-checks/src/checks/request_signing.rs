@@ -561,9 +561,38 @@ impl<'a> Session<'a> {
                 }
             }
         }
+        // Two signature headers, the valid one first and then last. Reported in
+        // coverage only: a sound verifier may take either one (refusing both
+        // orders is the strict answer), and which one the application then
+        // trusts cannot be seen from outside.
+        let mut duplicates = Vec::new();
+        if let Some(name) = self.signature_headers(&base_headers(self, &signer, &base)).into_iter().next() {
+            for valid_first in [true, false] {
+                let Ok(mut probe) = fresh(self) else { continue };
+                let Some(valid) = probe.header_value(&name).map(<[u8]>::to_vec) else { continue };
+                let Some((_, garbage)) = mangled(&String::from_utf8_lossy(&valid)).into_iter().nth(2) else {
+                    continue;
+                };
+                probe.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                let pair = [valid, garbage.into_bytes()];
+                let order = if valid_first { [0, 1] } else { [1, 0] };
+                for i in order {
+                    probe.headers.push((name.clone(), pair[i].clone()));
+                }
+                if let Ok(ex) = self.send(BYPASS, &endpoint, probe).await {
+                    let place = if valid_first { "first" } else { "last" };
+                    duplicates.push(format!("HTTP {} with the valid one {place}", ex.response.status));
+                }
+            }
+        }
         self.verdict(
             BYPASS,
-            CheckVerdict::Ran(format!("{tried} mangled signature(s) sent to {} {}", endpoint.method, endpoint.path)),
+            CheckVerdict::Ran(format!(
+                "{tried} mangled signature(s) sent to {} {}; two signature headers: {}",
+                endpoint.method,
+                endpoint.path,
+                if duplicates.is_empty() { "not sent".to_string() } else { duplicates.join(", ") }
+            )),
         );
 
         // Components: sign, change one thing, keep the signature.

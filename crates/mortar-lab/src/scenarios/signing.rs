@@ -1,7 +1,7 @@
 //! `signing-*`: an order-tracking API whose every request is authenticated
 //! with an HMAC signature (see [`crate::signing`] for the scheme). Each
 //! scenario's vulnerable variant lacks one property of a sound verifier; its
-//! fixed variant is [`VerifierSettings::fixed`].
+//! fixed variant is [`VerifierSettings::fixed`], its nonces in the lab database.
 //!
 //! Every scenario exists twice: scanned with the signing secret (the
 //! scanner signs its own requests), and scanned with only a captured signed
@@ -124,7 +124,7 @@ fn start(
         Variant::Fixed => VerifierSettings::fixed(key.clone()),
     };
     let coverage = settings.coverage;
-    let verifier = Arc::new(LabVerifier::new(settings));
+    let verifier = Arc::new(LabVerifier::new(settings, ctx.db()?, format!("{name}-{variant}")));
     let addr = match flaw.framework() {
         Framework::Actix => {
             let verifier = Arc::clone(&verifier);
@@ -212,7 +212,7 @@ fn orders() -> serde_json::Value {
 }
 
 async fn orders_actix(verifier: web::Data<LabVerifier>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
-    if let Some(refused) = verify_actix(&verifier, &request, &body) {
+    if let Some(refused) = verify_actix(&verifier, &request, &body).await {
         return refused;
     }
     HttpResponse::Ok().json(orders())
@@ -225,7 +225,7 @@ async fn orders_axum(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(refused) = verify_axum(&verifier, &method, &uri, &headers, &body) {
+    if let Some(refused) = verify_axum(&verifier, &method, &uri, &headers, &body).await {
         return refused;
     }
     axum::Json(orders()).into_response()
