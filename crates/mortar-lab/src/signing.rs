@@ -242,6 +242,12 @@ impl LabVerifier {
         Ok(Some(Fresh { nonce, signed_at }))
     }
 
+    /// The verdict on a request [`Self::check`] passed or refused: a
+    /// passed one still needs its nonce to be new.
+    pub(crate) async fn settle(&self, checked: Result<Option<Fresh>, Refusal>) -> Result<(), Refusal> {
+        self.remember(checked?).await
+    }
+
     /// Records the nonce of a verified request; refuses one already used.
     /// One statement, so two concurrent uses of a nonce cannot both pass.
     pub(crate) async fn remember(&self, fresh: Option<Fresh>) -> Result<(), Refusal> {
@@ -292,20 +298,17 @@ pub(crate) async fn verify_actix(
         let header = |name: &str| -> Vec<String> {
             request.headers().get_all(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
         };
-        let received = Received {
+        verifier.check(&Received {
             method: request.method().as_str(),
             path: request.uri().path(),
             query: request.uri().query().unwrap_or(""),
             header: &header,
             body,
-        };
-        verifier.check(&received)
+        })
     };
-    let verdict = match checked {
-        Ok(fresh) => verifier.remember(fresh).await,
-        Err(refusal) => Err(refusal),
-    };
-    verdict
+    verifier
+        .settle(checked)
+        .await
         .err()
         .map(|refusal| actix_web::HttpResponse::Unauthorized().json(serde_json::json!({"error": refusal.message()})))
 }
@@ -324,20 +327,15 @@ pub(crate) async fn verify_axum(
         let header = |name: &str| -> Vec<String> {
             headers.get_all(name).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
         };
-        let received = Received {
+        verifier.check(&Received {
             method: method.as_str(),
             path: uri.path(),
             query: uri.query().unwrap_or(""),
             header: &header,
             body,
-        };
-        verifier.check(&received)
+        })
     };
-    let verdict = match checked {
-        Ok(fresh) => verifier.remember(fresh).await,
-        Err(refusal) => Err(refusal),
-    };
-    verdict.err().map(|refusal| {
+    verifier.settle(checked).await.err().map(|refusal| {
         (axum::http::StatusCode::UNAUTHORIZED, axum::Json(serde_json::json!({"error": refusal.message()})))
             .into_response()
     })
