@@ -78,6 +78,50 @@ pub struct ScanSettings {
     /// A captured signed request (`--signed-sample`), for the request-signing
     /// probes that need no new signature.
     pub signed_sample: Option<SignedSample>,
+    /// Race plans from mortar.toml (`[[race]]`).
+    pub race_plans: Vec<RacePlan>,
+}
+
+/// A race plan: how to make a fresh resource, what to race on it, and how
+/// many successes the API's rules allow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RacePlan {
+    /// The invariant, in words.
+    pub name: String,
+    /// Setup requests, in order.
+    pub setup: Vec<RaceStep>,
+    /// The raced request.
+    pub burst: RaceStep,
+    /// Status ranges (inclusive) that count as success.
+    pub success: Vec<(u16, u16)>,
+    /// The most successes allowed on one fresh resource.
+    pub limit: usize,
+    /// Rounds to run.
+    pub rounds: usize,
+    /// The identity that sends (by name); the first when `None`.
+    pub identity: Option<String>,
+}
+
+impl RacePlan {
+    /// Whether `status` counts as a success.
+    pub fn is_success(&self, status: u16) -> bool {
+        self.success.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status))
+    }
+}
+
+/// One request of a race plan; `{name}` in the path and body is a captured value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaceStep {
+    /// Upper-case method.
+    pub method: String,
+    /// Path (and query) template.
+    pub path: String,
+    /// Body template.
+    pub body: Option<String>,
+    /// Extra headers.
+    pub headers: Vec<(String, String)>,
+    /// (name, JSON pointer) pairs captured from the response body.
+    pub capture: Vec<(String, String)>,
 }
 
 /// A captured, valid, signed request, as the user saved it.

@@ -14,7 +14,7 @@ pub mod runner;
 pub mod select;
 pub mod session;
 
-pub use context::{Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample};
+pub use context::{RacePlan, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample};
 pub use registry::{CHECKS, Check, CheckFuture, CheckVerdict, find};
 pub use runner::{ScanResults, run_checks};
 pub use select::{Selection, SelectionError, plan};

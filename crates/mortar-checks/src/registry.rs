@@ -67,6 +67,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::request_signing::STALE_TIMESTAMP,
     &checks::request_signing::ALGORITHM_DOWNGRADE,
     &checks::request_signing::WEAK_SECRET,
+    &checks::race_limit_overrun::CHECK,
 ];
 
 /// Looks a check up by id.

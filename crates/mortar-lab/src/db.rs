@@ -19,12 +19,24 @@ use crate::LabError;
 const POOL_SIZE: u32 = 64;
 
 /// The schema, idempotent.
-const SCHEMA: &[&str] = &["CREATE TABLE IF NOT EXISTS seen_nonces (
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS seen_nonces (
         scope TEXT NOT NULL,
         nonce TEXT NOT NULL,
         signed_at INTEGER NOT NULL,
         PRIMARY KEY (scope, nonce)
-    )"];
+    )",
+    "CREATE TABLE IF NOT EXISTS coupons (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        uses_left INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS redemptions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        coupon_id INTEGER NOT NULL,
+        scope TEXT NOT NULL
+    )",
+];
 
 /// Opens (creating) `dir/lab.db` with the schema, on `runtime` (the lab's
 /// own), so the pool's background work lives as long as the lab. Callable

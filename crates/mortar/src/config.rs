@@ -143,6 +143,42 @@ pub struct Layer {
     pub identities: Option<BTreeMap<String, IdentityConfig>>,
     /// Accepted findings (`[[suppressions]]`, file only).
     pub suppressions: Option<Vec<crate::suppress::SuppressionConfig>>,
+    /// Race plans (`[[race]]`, file only).
+    pub race: Option<Vec<RacePlanConfig>>,
+}
+
+/// `[[race]]`: how to race one limited action of this API.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RacePlanConfig {
+    /// What the invariant is, in words (shown in findings).
+    pub name: String,
+    /// Requests that make a fresh resource, in order; `capture` names values for later steps.
+    pub setup: Option<Vec<RaceStepConfig>>,
+    /// The request sent as one synchronized burst (and sequentially as the control).
+    pub burst: RaceStepConfig,
+    /// Statuses that count as success [default: 2xx].
+    pub success: Option<String>,
+    /// The most successes the rules allow on one fresh resource [default: 1].
+    pub limit: Option<u32>,
+    /// Rounds (each: a control and a burst on fresh resources) [default: 3].
+    pub rounds: Option<u32>,
+    /// The identity that sends everything [default: the first].
+    pub identity: Option<String>,
+}
+
+/// One request of a race plan.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RaceStepConfig {
+    /// `METHOD /path`, where `{name}` is a captured value.
+    pub request: String,
+    /// Body (`{name}` substituted).
+    pub body: Option<String>,
+    /// Extra headers.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// name = JSON pointer into this step's response body.
+    pub capture: Option<BTreeMap<String, String>>,
 }
 
 /// The kind of value an environment variable holds.
@@ -297,6 +333,7 @@ pub fn flag_layer(args: &ScanArgs) -> Layer {
         signed_sample: args.signed_sample.clone(),
         identities: None,
         suppressions: None,
+        race: None,
     }
 }
 
@@ -338,6 +375,9 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
     );
     if top.suppressions.is_some() {
         base.suppressions = top.suppressions;
+    }
+    if top.race.is_some() {
+        base.race = top.race;
     }
     if let Some(top_ids) = top.identities {
         let ids = base.identities.get_or_insert_with(BTreeMap::new);

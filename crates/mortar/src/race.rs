@@ -275,22 +275,35 @@ fn path_and_query(url: &str) -> String {
 
 /// Status codes that count as success: `2xx`, `200,201`, ...
 fn success_matcher(spec: &str) -> Result<impl Fn(u16) -> bool, UsageError> {
+    let rules = success_ranges(spec, "--success")?;
+    Ok(move |status: u16| rules.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)))
+}
+
+/// Parses `2xx,409` into inclusive status ranges.
+pub fn success_ranges(spec: &str, what: &str) -> Result<Vec<(u16, u16)>, UsageError> {
     let mut rules: Vec<(u16, u16)> = Vec::new();
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let lower = part.to_ascii_lowercase();
         if let Some(class) = lower.strip_suffix("xx") {
-            let c: u16 = class.parse().map_err(|_| UsageError::new(format!("--success: `{part}`")))?;
+            let c: u16 = class
+                .parse()
+                .ok()
+                .filter(|c| (1..=5).contains(c))
+                .ok_or_else(|| UsageError::new(format!("{what}: `{part}` is not a status class")))?;
             rules.push((c * 100, c * 100 + 99));
         } else {
-            let code: u16 =
-                part.parse().map_err(|_| UsageError::new(format!("--success: `{part}` is not a status")))?;
+            let code: u16 = part
+                .parse()
+                .ok()
+                .filter(|c| (100..=599).contains(c))
+                .ok_or_else(|| UsageError::new(format!("{what}: `{part}` is not a status")))?;
             rules.push((code, code));
         }
     }
     if rules.is_empty() {
-        return Err(UsageError::new("--success: no status given"));
+        return Err(UsageError::new(format!("{what}: no status given")));
     }
-    Ok(move |status: u16| rules.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status)))
+    Ok(rules)
 }
 
 /// What the command prints, computed from a burst.

@@ -5,7 +5,7 @@ use crate::config::{self, Layer, Pace};
 use crate::error::UsageError;
 use crate::identity;
 use mortar_checks::reproduce::ReproduceContext;
-use mortar_checks::{ScanContext, ScanOperation, ScanSettings, Selection, SignedSample};
+use mortar_checks::{RacePlan, RaceStep, ScanContext, ScanOperation, ScanSettings, Selection, SignedSample};
 use mortar_engine::{Engine, EngineConfig, ProxyConfig, TlsSettings};
 use mortar_model::report::ReportParts;
 use mortar_model::{
@@ -96,6 +96,8 @@ pub struct Settings {
     pub spec: Option<String>,
     /// `--signed-sample`: a captured signed request.
     pub signed_sample: Option<SignedSample>,
+    /// `[[race]]` plans.
+    pub race_plans: Vec<RacePlan>,
 }
 
 /// Builds the settings from flags, `MORTAR_*` variables and the config file.
@@ -171,6 +173,13 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         }
         None => None,
     };
+    let race_plans = layer.race.iter().flatten().map(race_plan).collect::<Result<Vec<_>, _>>()?;
+    if let Some((plan, name)) = race_plans
+        .iter()
+        .find_map(|p| p.identity.as_ref().filter(|n| !identities.iter().any(|i| &i.name == *n)).map(|n| (p, n)))
+    {
+        return Err(UsageError::new(format!("race plan `{}`: no identity named `{name}`", plan.name)));
+    }
     Ok(Settings {
         target,
         profile,
@@ -196,6 +205,54 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         framework,
         spec: layer.spec.clone(),
         signed_sample,
+        race_plans,
+    })
+}
+
+/// A `[[race]]` table, validated.
+fn race_plan(config: &config::RacePlanConfig) -> Result<RacePlan, UsageError> {
+    let what = format!("race plan `{}`", config.name);
+    let step = |s: &config::RaceStepConfig, which: &str| -> Result<RaceStep, UsageError> {
+        let where_ = format!("{what}, {which}");
+        let (method, path) = s
+            .request
+            .trim()
+            .split_once(' ')
+            .filter(|(m, p)| m.chars().all(|c| c.is_ascii_alphabetic()) && p.trim().starts_with('/'))
+            .ok_or_else(|| UsageError::new(format!("{where_}: expected `METHOD /path`, got `{}`", s.request)))?;
+        let capture: Vec<(String, String)> = s.capture.clone().unwrap_or_default().into_iter().collect();
+        if let Some((name, pointer)) = capture.iter().find(|(_, p)| !p.starts_with('/')) {
+            return Err(UsageError::new(format!(
+                "{where_}: capture `{name}` = `{pointer}` must be a JSON pointer such as /id"
+            )));
+        }
+        Ok(RaceStep {
+            method: method.to_ascii_uppercase(),
+            path: path.trim().to_string(),
+            body: s.body.clone(),
+            headers: s.headers.clone().unwrap_or_default().into_iter().collect(),
+            capture,
+        })
+    };
+    let setup = config
+        .setup
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(i, s)| step(s, &format!("setup step {}", i + 1)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let rounds = config.rounds.unwrap_or(3);
+    if !(1..=100).contains(&rounds) {
+        return Err(UsageError::new(format!("{what}: rounds must be from 1 to 100")));
+    }
+    Ok(RacePlan {
+        name: config.name.clone(),
+        setup,
+        burst: step(&config.burst, "burst")?,
+        success: crate::race::success_ranges(config.success.as_deref().unwrap_or("2xx"), &format!("{what}, success"))?,
+        limit: config.limit.unwrap_or(1) as usize,
+        rounds: rounds as usize,
+        identity: config.identity.clone(),
     })
 }
 
@@ -396,6 +453,7 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
             include_paths: settings.include_paths.clone(),
             exclude_paths: settings.exclude_paths.clone(),
             signed_sample: settings.signed_sample.clone(),
+            race_plans: settings.race_plans.clone(),
         },
         accepted,
         operations,

@@ -18,6 +18,7 @@ mod mtls;
 mod mtls_path_identity;
 mod pii_exposure;
 mod plaintext_http;
+mod race_coupon;
 mod secrets_exposure;
 mod security_headers;
 mod signing;
@@ -74,6 +75,7 @@ pub(crate) const ALL: &[Scenario] = &[
     signing::ANY_TIMESTAMP_SAMPLE,
     signing::EMPTY_SECRET_SAMPLE,
     signing::PREFIX_COMPARE_SAMPLE,
+    race_coupon::SCENARIO,
 ];
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with

@@ -1,0 +1,259 @@
+//! `race-condition.limit-overrun`: a limited action raced with one
+//! synchronized burst, against a sequential control of the same size.
+//!
+//! Candidates come from race plans in mortar.toml (`[[race]]`): setup
+//! requests that make a fresh resource, the raced request, which statuses
+//! succeed and how many successes the rules allow. Each round makes two fresh
+//! resources: one gets the requests one after another (the control), the
+//! other gets them as one burst. The overrun is confirmed when the burst gets
+//! more successes than the control and than the limit: the control shows
+//! what the API allows when requests do not overlap, so the difference is
+//! the race. Nothing seen is "not observed", never "safe".
+
+use crate::context::{RacePlan, RaceStep, Reporter, ScanContext};
+use crate::registry::{Check, CheckVerdict};
+use mortar_engine::{BurstOptions, BurstReport, Exchange, Request, Response};
+use mortar_model::{
+    Category, CheckInfo, Confidence, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation,
+    Severity,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The check.
+pub static CHECK: Check = Check {
+    info: CheckInfo {
+        id: "race-condition.limit-overrun",
+        category: Category::RaceCondition,
+        severity: Severity::High,
+        profile: Profile::Active,
+        title: "Limit overrun by concurrent requests (race condition)",
+        description: "For each race plan in mortar.toml, makes a fresh resource through the API and sends the \
+            limited action `--race-burst` times one after another (the control), then makes another and sends \
+            the same requests as one synchronized burst (HTTP/2 single-packet, or HTTP/1.1 last-byte). More \
+            successes in the burst than in the control and than the plan's limit prove that the check and the \
+            use are not atomic. Several rounds; the finding gives the win rate and every burst is listed in \
+            coverage. Active profile only: it changes state.",
+        remediation: Remediation {
+            summary: "Make the check part of the write: one conditional UPDATE (`... WHERE uses_left > 0`, \
+                succeed only when a row changed) or a row lock (`SELECT ... FOR UPDATE`) inside one transaction \
+                that also records the use. An in-process mutex held across an await is not a fix: it serialises \
+                one process and nothing else.",
+            actix_web: "In the handler, `let mut tx = pool.begin().await?;` then `sqlx::query(\"UPDATE coupons SET \
+                uses_left = uses_left - 1 WHERE id = $1 AND uses_left > 0\")`, return `HttpResponse::Conflict()` \
+                when `rows_affected() == 0`, insert the redemption with `&mut *tx`, and `tx.commit().await?`.",
+            axum: "In the handler, `let mut tx = state.pool.begin().await?;` then a conditional `UPDATE ... WHERE \
+                uses_left > 0` with `rows_affected()` checked (answer `StatusCode::CONFLICT` on 0), the redemption \
+                inserted in the same transaction, then `tx.commit().await?`.",
+        },
+        references: References { owasp_api: &["API6:2023", "API4:2023"], cwe: &["CWE-362", "CWE-367"] },
+    },
+    run: |ctx, reporter| Box::pin(run(ctx, reporter)),
+};
+
+/// How long the server may take to answer a whole burst.
+const BURST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Values captured by the setup steps.
+type Vars = BTreeMap<String, String>;
+
+fn fill(template: &str, vars: &Vars) -> String {
+    let mut out = template.to_string();
+    for (name, value) in vars {
+        out = out.replace(&format!("{{{name}}}"), value);
+    }
+    out
+}
+
+fn step_request(ctx: &ScanContext, step: &RaceStep, vars: &Vars, identity: &Option<Arc<Identity>>) -> Request {
+    let mut request = Request::new(step.method.clone(), &ctx.origin, fill(&step.path, vars)).identity(identity.clone());
+    for (name, value) in &step.headers {
+        request = request.header(name.clone(), fill(value, vars).into_bytes());
+    }
+    if let Some(body) = &step.body {
+        let body = fill(body, vars);
+        if body.trim_start().starts_with(['{', '['])
+            && !step.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("Content-Type", "application/json");
+        }
+        request = request.body(body.into_bytes());
+    }
+    request
+}
+
+/// Runs the setup steps: the captured values, or why they failed.
+async fn setup(ctx: &ScanContext, plan: &RacePlan, identity: &Option<Arc<Identity>>) -> Result<Vars, String> {
+    let mut vars = Vars::new();
+    for (i, step) in plan.setup.iter().enumerate() {
+        let request = step_request(ctx, step, &vars, identity);
+        let ex =
+            ctx.send(CHECK.info.id, None, request).await.map_err(|e| format!("setup step {}: {}", i + 1, e.chain()))?;
+        if !(200..300).contains(&ex.response.status) {
+            return Err(format!("setup step {} answered HTTP {}", i + 1, ex.response.status));
+        }
+        let json: serde_json::Value = serde_json::from_slice(&ex.response.body).unwrap_or(serde_json::Value::Null);
+        for (name, pointer) in &step.capture {
+            let value = match json.pointer(pointer) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
+                _ => return Err(format!("setup step {}: nothing at {pointer} to capture as `{name}`", i + 1)),
+            };
+            vars.insert(name.clone(), value);
+        }
+    }
+    Ok(vars)
+}
+
+/// One burst response as an exchange, for evidence.
+fn burst_exchange(report: &BurstReport, index: usize) -> Option<Exchange> {
+    let r = report.responses.iter().find(|r| r.index == index)?;
+    let sent = report.requests.get(index)?.clone();
+    Some(Exchange {
+        request: sent,
+        response: Response {
+            status: r.status?,
+            version: report.protocol,
+            headers: r.headers.clone(),
+            body: r.body.clone(),
+            body_truncated: r.body_truncated,
+            elapsed: Duration::from_nanos(r.received_ns.unwrap_or(r.sent_ns).saturating_sub(r.sent_ns)),
+            tls: report.tls.clone(),
+            redirects: Vec::new(),
+            blocked_redirect: None,
+        },
+    })
+}
+
+/// One round's outcome.
+struct Round {
+    control: usize,
+    burst: usize,
+    report: BurstReport,
+    control_refused: Option<Exchange>,
+}
+
+async fn round(
+    ctx: &ScanContext,
+    plan: &RacePlan,
+    identity: &Option<Arc<Identity>>,
+    n: usize,
+) -> Result<Round, String> {
+    // The control: a fresh resource, the same requests one at a time.
+    let vars = setup(ctx, plan, identity).await?;
+    let mut control = 0;
+    let mut control_refused = None;
+    for _ in 0..n {
+        let request = step_request(ctx, &plan.burst, &vars, identity);
+        let ex = ctx.send(CHECK.info.id, None, request).await.map_err(|e| format!("control: {}", e.chain()))?;
+        if plan.is_success(ex.response.status) {
+            control += 1;
+        } else if control_refused.is_none() {
+            control_refused = Some(ex);
+        }
+    }
+    // The burst: another fresh resource, the same requests at once.
+    let vars = setup(ctx, plan, identity).await?;
+    let requests: Vec<Request> =
+        (0..n).map(|_| step_request(ctx, &plan.burst, &vars, identity).tag(CHECK.info.id)).collect();
+    let options = BurstOptions { timeout: Some(BURST_TIMEOUT), ..BurstOptions::default() };
+    let report = ctx.engine.burst(requests, options).await.map_err(|e| format!("burst: {}", e.chain()))?;
+    let burst = report.responses.iter().filter(|r| r.status.is_some_and(|s| plan.is_success(s))).count();
+    Ok(Round { control, burst, report, control_refused })
+}
+
+async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
+    if ctx.settings.race_plans.is_empty() {
+        return CheckVerdict::Skipped(
+            "no [[race]] plan in mortar.toml (candidates from the API description are not built yet)".into(),
+        );
+    }
+    let n = ctx.settings.race_burst.max(2);
+    let mut notes = Vec::new();
+    for plan in &ctx.settings.race_plans {
+        let identity = match &plan.identity {
+            Some(name) => match ctx.identities.iter().find(|i| &i.name == name) {
+                Some(i) => Some(i.clone()),
+                None => {
+                    notes.push(format!("`{}`: identity `{name}` was not accepted by the pre-flight", plan.name));
+                    continue;
+                }
+            },
+            None => ctx.primary_identity(),
+        };
+        let mut lines = Vec::new();
+        let mut wins = 0;
+        let mut best: Option<Round> = None;
+        let mut rounds_run = 0;
+        for r in 1..=plan.rounds {
+            match round(&ctx, plan, &identity, n).await {
+                Ok(outcome) => {
+                    rounds_run += 1;
+                    let won = outcome.burst > outcome.control && outcome.burst > plan.limit;
+                    lines.push(format!(
+                        "round {r}: burst of {n} ({}): {} success(es); control: {}",
+                        outcome.report.mode.as_str(),
+                        outcome.burst,
+                        outcome.control
+                    ));
+                    if won {
+                        wins += 1;
+                    }
+                    if best.as_ref().is_none_or(|b| {
+                        outcome.burst - outcome.control.min(outcome.burst) > b.burst - b.control.min(b.burst)
+                    }) {
+                        best = Some(outcome);
+                    }
+                }
+                Err(e) => lines.push(format!("round {r}: {e}")),
+            }
+        }
+        let summary = format!("`{}`: {wins} of {rounds_run} round(s) won ({})", plan.name, lines.join("; "));
+        notes.push(summary.clone());
+        let Some(best) = best.filter(|_| wins > 0) else { continue };
+        let method = plan.burst.method.clone();
+        let endpoint = Endpoint::new(method, plan.burst.path.clone());
+        let successes: Vec<usize> = best
+            .report
+            .responses
+            .iter()
+            .filter(|r| r.status.is_some_and(|s| plan.is_success(s)))
+            .map(|r| r.index)
+            .take(2)
+            .collect();
+        let mut evidence: Vec<Evidence> = successes
+            .iter()
+            .filter_map(|i| burst_exchange(&best.report, *i))
+            .enumerate()
+            .map(|(k, ex)| ctx.evidence(&ex, format!("burst success {} of {}", k + 1, best.burst)))
+            .collect();
+        if let Some(refused) = &best.control_refused {
+            evidence.push(
+                ctx.evidence(refused, format!("control: sent one at a time, {} success(es) in all", best.control)),
+            );
+        }
+        let example = step_request(&ctx, &plan.burst, &Vars::new(), &identity);
+        reporter.observe(Observation {
+            endpoint: Some(endpoint),
+            component: Some(plan.name.clone()),
+            severity: None,
+            confidence: Confidence::Confirmed,
+            title: None,
+            description: format!(
+                "Invariant `{}` (at most {} success(es) per fresh resource) broken: a burst of {n} got {} \
+                 success(es) where the same {n} requests sent one at a time got {}. Won {wins} of {rounds_run} \
+                 round(s).",
+                plan.name, plan.limit, best.burst, best.control
+            ),
+            evidence,
+            reproduce: format!(
+                "mortar race {} -X {} -n {n} --limit {}  # after the plan's setup, on a fresh resource",
+                crate::reproduce::shell_quote(&example.url()),
+                example.method,
+                plan.limit
+            ),
+        });
+    }
+    CheckVerdict::Ran(notes.join(" | "))
+}
