@@ -90,8 +90,9 @@ pub struct RacePlan {
     pub name: String,
     /// Setup requests, in order.
     pub setup: Vec<RaceStep>,
-    /// The raced request.
-    pub burst: RaceStep,
+    /// The raced requests: one (limit overrun) or several cycled through
+    /// (a check-then-act pair such as cancel and ship).
+    pub burst: Vec<RaceStep>,
     /// Status ranges (inclusive) that count as success.
     pub success: Vec<(u16, u16)>,
     /// The most successes allowed on one fresh resource.

@@ -67,7 +67,8 @@ pub static CHECKS: &[&Check] = &[
     &checks::request_signing::STALE_TIMESTAMP,
     &checks::request_signing::ALGORITHM_DOWNGRADE,
     &checks::request_signing::WEAK_SECRET,
-    &checks::race_limit_overrun::CHECK,
+    &checks::race_plans::LIMIT_OVERRUN,
+    &checks::race_plans::TOCTOU,
 ];
 
 /// Looks a check up by id.

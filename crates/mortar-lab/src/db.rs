@@ -36,6 +36,27 @@ const SCHEMA: &[&str] = &[
         coupon_id INTEGER NOT NULL,
         scope TEXT NOT NULL
     )",
+    "CREATE TABLE IF NOT EXISTS items (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        stock INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS reservations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        item_id INTEGER NOT NULL,
+        scope TEXT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS orders (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        status TEXT NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS order_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        order_id INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        kind TEXT NOT NULL
+    )",
 ];
 
 /// Opens (creating) `dir/lab.db` with the schema, on `runtime` (the lab's

@@ -155,8 +155,10 @@ pub struct RacePlanConfig {
     pub name: String,
     /// Requests that make a fresh resource, in order; `capture` names values for later steps.
     pub setup: Option<Vec<RaceStepConfig>>,
-    /// The request sent as one synchronized burst (and sequentially as the control).
-    pub burst: RaceStepConfig,
+    /// The request sent as one synchronized burst (and sequentially as the
+    /// control); a list of requests is cycled through (check-then-act pairs
+    /// such as cancel and ship of one order).
+    pub burst: OneOrMany<RaceStepConfig>,
     /// Statuses that count as success [default: 2xx].
     pub success: Option<String>,
     /// The most successes the rules allow on one fresh resource [default: 1].
@@ -165,6 +167,32 @@ pub struct RacePlanConfig {
     pub rounds: Option<u32>,
     /// The identity that sends everything [default: the first].
     pub identity: Option<String>,
+}
+
+/// A table or a list of tables.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// One.
+    One(T),
+    /// Several, in order.
+    Many(Vec<T>),
+}
+
+impl<T: Default> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany::One(T::default())
+    }
+}
+
+impl<T> OneOrMany<T> {
+    /// The items, in order.
+    pub fn items(&self) -> Vec<&T> {
+        match self {
+            OneOrMany::One(t) => vec![t],
+            OneOrMany::Many(v) => v.iter().collect(),
+        }
+    }
 }
 
 /// One request of a race plan.

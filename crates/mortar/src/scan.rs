@@ -248,7 +248,17 @@ fn race_plan(config: &config::RacePlanConfig) -> Result<RacePlan, UsageError> {
     Ok(RacePlan {
         name: config.name.clone(),
         setup,
-        burst: step(&config.burst, "burst")?,
+        burst: {
+            let steps = config.burst.items();
+            if steps.is_empty() {
+                return Err(UsageError::new(format!("{what}: `burst` needs a request")));
+            }
+            steps
+                .iter()
+                .enumerate()
+                .map(|(i, s)| step(s, &format!("burst request {}", i + 1)))
+                .collect::<Result<Vec<_>, _>>()?
+        },
         success: crate::race::success_ranges(config.success.as_deref().unwrap_or("2xx"), &format!("{what}, success"))?,
         limit: config.limit.unwrap_or(1) as usize,
         rounds: rounds as usize,

@@ -22,7 +22,7 @@ pub mod mtls_proxy_headers;
 pub mod mtls_revoked;
 pub mod pii;
 pub mod plaintext_http;
-pub mod race_limit_overrun;
+pub mod race_plans;
 pub mod request_signing;
 pub mod secrets_in_response;
 pub mod security_headers;

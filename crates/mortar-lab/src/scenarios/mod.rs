@@ -19,6 +19,7 @@ mod mtls_path_identity;
 mod pii_exposure;
 mod plaintext_http;
 mod race_coupon;
+mod race_signed;
 mod secrets_exposure;
 mod security_headers;
 mod signing;
@@ -76,6 +77,8 @@ pub(crate) const ALL: &[Scenario] = &[
     signing::EMPTY_SECRET_SAMPLE,
     signing::PREFIX_COMPARE_SAMPLE,
     race_coupon::SCENARIO,
+    race_signed::RESERVE,
+    race_signed::ORDERS,
 ];
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with

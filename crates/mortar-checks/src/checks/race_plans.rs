@@ -1,4 +1,5 @@
-//! `race-condition.limit-overrun`: a limited action raced with one
+//! `race-condition.limit-overrun` and `race-condition.toctou`: a limited
+//! action (or a check-then-act pair such as cancel and ship) raced with one
 //! synchronized burst, against a sequential control of the same size.
 //!
 //! Candidates come from race plans in mortar.toml (`[[race]]`): setup
@@ -21,10 +22,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The check.
-pub static CHECK: Check = Check {
+const LIMIT_ID: &str = "race-condition.limit-overrun";
+const TOCTOU_ID: &str = "race-condition.toctou";
+
+/// One action raced against itself.
+pub static LIMIT_OVERRUN: Check = Check {
     info: CheckInfo {
-        id: "race-condition.limit-overrun",
+        id: LIMIT_ID,
         category: Category::RaceCondition,
         severity: Severity::High,
         profile: Profile::Active,
@@ -49,7 +53,37 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API6:2023", "API4:2023"], cwe: &["CWE-362", "CWE-367"] },
     },
-    run: |ctx, reporter| Box::pin(run(ctx, reporter)),
+    run: |ctx, reporter| Box::pin(run(ctx, reporter, LIMIT_ID)),
+};
+
+/// Two operations that check the same state, raced against each other.
+pub static TOCTOU: Check = Check {
+    info: CheckInfo {
+        id: TOCTOU_ID,
+        category: Category::RaceCondition,
+        severity: Severity::High,
+        profile: Profile::Active,
+        title: "Check-then-act race between operations (TOCTOU)",
+        description: "For each race plan whose burst lists several requests (cancel and ship of one order, \
+            refund and cancel, transfers from one balance), sends them one after another on a fresh resource \
+            (the control), then together as one synchronized burst on another. Confirmed when requests of \
+            different operations all succeed in the burst, and more than the plan's limit, where the control \
+            lets only one of them through: each operation checked a state the other was about to change. \
+            Active profile only.",
+        remediation: Remediation {
+            summary: "Put the state condition in the write and make the operations exclusive: `UPDATE orders SET \
+                status = 'cancelled' WHERE id = $1 AND status = 'pending'` (and the same for shipping), succeeding \
+                only when a row changed, or lock the row (`SELECT ... FOR UPDATE`) in one transaction with the \
+                change. Re-checking in application code, or an in-process mutex, is not a fix.",
+            actix_web: "In each handler, one `sqlx::query(\"UPDATE orders SET status = 'shipped' WHERE id = $1 AND \
+                status = 'pending'\")` in the transaction that does the work; answer `HttpResponse::Conflict()` \
+                when `rows_affected() == 0`.",
+            axum: "In each handler, a conditional `UPDATE ... WHERE status = 'pending'` inside `pool.begin()`, \
+                answering `StatusCode::CONFLICT` when `rows_affected() == 0`.",
+        },
+        references: References { owasp_api: &["API6:2023"], cwe: &["CWE-367", "CWE-362"] },
+    },
+    run: |ctx, reporter| Box::pin(run(ctx, reporter, TOCTOU_ID)),
 };
 
 /// How long the server may take to answer a whole burst.
@@ -84,12 +118,16 @@ fn step_request(ctx: &ScanContext, step: &RaceStep, vars: &Vars, identity: &Opti
 }
 
 /// Runs the setup steps: the captured values, or why they failed.
-async fn setup(ctx: &ScanContext, plan: &RacePlan, identity: &Option<Arc<Identity>>) -> Result<Vars, String> {
+async fn setup(
+    ctx: &ScanContext,
+    id: &'static str,
+    plan: &RacePlan,
+    identity: &Option<Arc<Identity>>,
+) -> Result<Vars, String> {
     let mut vars = Vars::new();
     for (i, step) in plan.setup.iter().enumerate() {
         let request = step_request(ctx, step, &vars, identity);
-        let ex =
-            ctx.send(CHECK.info.id, None, request).await.map_err(|e| format!("setup step {}: {}", i + 1, e.chain()))?;
+        let ex = ctx.send(id, None, request).await.map_err(|e| format!("setup step {}: {}", i + 1, e.chain()))?;
         if !(200..300).contains(&ex.response.status) {
             return Err(format!("setup step {} answered HTTP {}", i + 1, ex.response.status));
         }
@@ -130,48 +168,71 @@ fn burst_exchange(report: &BurstReport, index: usize) -> Option<Exchange> {
 struct Round {
     control: usize,
     burst: usize,
+    /// Distinct burst requests (by position in the plan) that succeeded at least once.
+    control_kinds: usize,
+    burst_kinds: usize,
     report: BurstReport,
     control_refused: Option<Exchange>,
 }
 
 async fn round(
     ctx: &ScanContext,
+    id: &'static str,
     plan: &RacePlan,
     identity: &Option<Arc<Identity>>,
     n: usize,
 ) -> Result<Round, String> {
+    let kinds = plan.burst.len();
     // The control: a fresh resource, the same requests one at a time.
-    let vars = setup(ctx, plan, identity).await?;
+    let vars = setup(ctx, id, plan, identity).await?;
     let mut control = 0;
+    let mut control_seen = vec![false; kinds];
     let mut control_refused = None;
-    for _ in 0..n {
-        let request = step_request(ctx, &plan.burst, &vars, identity);
-        let ex = ctx.send(CHECK.info.id, None, request).await.map_err(|e| format!("control: {}", e.chain()))?;
+    for i in 0..n {
+        let request = step_request(ctx, &plan.burst[i % kinds], &vars, identity);
+        let ex = ctx.send(id, None, request).await.map_err(|e| format!("control: {}", e.chain()))?;
         if plan.is_success(ex.response.status) {
             control += 1;
+            control_seen[i % kinds] = true;
         } else if control_refused.is_none() {
             control_refused = Some(ex);
         }
     }
     // The burst: another fresh resource, the same requests at once.
-    let vars = setup(ctx, plan, identity).await?;
+    let vars = setup(ctx, id, plan, identity).await?;
     let requests: Vec<Request> =
-        (0..n).map(|_| step_request(ctx, &plan.burst, &vars, identity).tag(CHECK.info.id)).collect();
+        (0..n).map(|i| step_request(ctx, &plan.burst[i % kinds], &vars, identity).tag(id)).collect();
     let options = BurstOptions { timeout: Some(BURST_TIMEOUT), ..BurstOptions::default() };
     let report = ctx.engine.burst(requests, options).await.map_err(|e| format!("burst: {}", e.chain()))?;
-    let burst = report.responses.iter().filter(|r| r.status.is_some_and(|s| plan.is_success(s))).count();
-    Ok(Round { control, burst, report, control_refused })
+    let won: Vec<usize> =
+        report.responses.iter().filter(|r| r.status.is_some_and(|s| plan.is_success(s))).map(|r| r.index).collect();
+    let mut burst_seen = vec![false; kinds];
+    for i in &won {
+        burst_seen[i % kinds] = true;
+    }
+    Ok(Round {
+        control,
+        burst: won.len(),
+        control_kinds: control_seen.iter().filter(|s| **s).count(),
+        burst_kinds: burst_seen.iter().filter(|s| **s).count(),
+        report,
+        control_refused,
+    })
 }
 
-async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    if ctx.settings.race_plans.is_empty() {
-        return CheckVerdict::Skipped(
-            "no [[race]] plan in mortar.toml (candidates from the API description are not built yet)".into(),
-        );
+async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> CheckVerdict {
+    // A plan with one request is a limit overrun; with several, a race between operations.
+    let plans: Vec<&RacePlan> =
+        ctx.settings.race_plans.iter().filter(|p| (p.burst.len() > 1) == (id == TOCTOU_ID)).collect();
+    if plans.is_empty() {
+        let kind = if id == TOCTOU_ID { "whose burst lists several requests" } else { "with one burst request" };
+        return CheckVerdict::Skipped(format!(
+            "no [[race]] plan {kind} in mortar.toml (candidates from the API description are not built yet)"
+        ));
     }
     let n = ctx.settings.race_burst.max(2);
     let mut notes = Vec::new();
-    for plan in &ctx.settings.race_plans {
+    for plan in plans {
         let identity = match &plan.identity {
             Some(name) => match ctx.identities.iter().find(|i| &i.name == name) {
                 Some(i) => Some(i.clone()),
@@ -187,10 +248,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         let mut best: Option<Round> = None;
         let mut rounds_run = 0;
         for r in 1..=plan.rounds {
-            match round(&ctx, plan, &identity, n).await {
+            match round(&ctx, id, plan, &identity, n).await {
                 Ok(outcome) => {
                     rounds_run += 1;
-                    let won = outcome.burst > outcome.control && outcome.burst > plan.limit;
+                    let overrun = outcome.burst > outcome.control && outcome.burst > plan.limit;
+                    // Between operations: several got through where one at a time only one did.
+                    let won = if id == TOCTOU_ID {
+                        overrun && outcome.burst_kinds > 1 && outcome.control_kinds <= 1
+                    } else {
+                        overrun
+                    };
                     lines.push(format!(
                         "round {r}: burst of {n} ({}): {} success(es); control: {}",
                         outcome.report.mode.as_str(),
@@ -212,8 +279,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         let summary = format!("`{}`: {wins} of {rounds_run} round(s) won ({})", plan.name, lines.join("; "));
         notes.push(summary.clone());
         let Some(best) = best.filter(|_| wins > 0) else { continue };
-        let method = plan.burst.method.clone();
-        let endpoint = Endpoint::new(method, plan.burst.path.clone());
+        let endpoint = Endpoint::new(plan.burst[0].method.clone(), plan.burst[0].path.clone());
         let successes: Vec<usize> = best
             .report
             .responses
@@ -233,7 +299,8 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 ctx.evidence(refused, format!("control: sent one at a time, {} success(es) in all", best.control)),
             );
         }
-        let example = step_request(&ctx, &plan.burst, &Vars::new(), &identity);
+        let examples: Vec<Request> =
+            plan.burst.iter().map(|s| step_request(&ctx, s, &Vars::new(), &identity)).collect();
         reporter.observe(Observation {
             endpoint: Some(endpoint),
             component: Some(plan.name.clone()),
@@ -247,12 +314,26 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 plan.name, plan.limit, best.burst, best.control
             ),
             evidence,
-            reproduce: format!(
-                "mortar race {} -X {} -n {n} --limit {}  # after the plan's setup, on a fresh resource",
-                crate::reproduce::shell_quote(&example.url()),
-                example.method,
-                plan.limit
-            ),
+            reproduce: match examples.as_slice() {
+                [one] => format!(
+                    "mortar race {} -X {} -n {n} --limit {}  # after the plan's setup, on a fresh resource",
+                    crate::reproduce::shell_quote(&one.url()),
+                    one.method,
+                    plan.limit
+                ),
+                several => format!(
+                    "mortar race {} -n {n} --limit {}  # after the plan's setup, on a fresh resource",
+                    several
+                        .iter()
+                        .map(|r| format!(
+                            "--curl {}",
+                            crate::reproduce::shell_quote(&format!("curl -X {} {}", r.method, r.url()))
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    plan.limit
+                ),
+            },
         });
     }
     CheckVerdict::Ran(notes.join(" | "))
