@@ -71,6 +71,8 @@ pub struct ScanSettings {
     pub framework: Option<Framework>,
     /// Requests in one synchronized burst (`--race-burst`).
     pub race_burst: usize,
+    /// Rounds per race candidate (`--race-rounds`; a plan's own `rounds` wins).
+    pub race_rounds: usize,
     /// Paths (globs over path templates) to include; empty means all.
     pub include_paths: Vec<String>,
     /// Paths to leave out.

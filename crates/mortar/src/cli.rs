@@ -233,6 +233,9 @@ pub struct ScanArgs {
     /// Requests in one synchronized burst (not capped by --concurrency) [default: 20].
     #[arg(long, value_name = "N")]
     pub race_burst: Option<u32>,
+    /// Rounds per race candidate, each a control and a burst on fresh resources (a plan's `rounds` wins) [default: 3].
+    #[arg(long, value_name = "N")]
+    pub race_rounds: Option<u32>,
     /// Another host that may be contacted (repeatable).
     #[arg(long, value_name = "HOST")]
     pub scope_host: Vec<String>,

@@ -119,6 +119,8 @@ pub struct Layer {
     pub max_requests: Option<u64>,
     /// Burst size.
     pub race_burst: Option<u32>,
+    /// Rounds per race candidate.
+    pub race_rounds: Option<u32>,
     /// More hosts in scope.
     pub scope_hosts: Option<Vec<String>>,
     /// Path globs to include.
@@ -236,6 +238,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("max_time", Kind::Text),
     ("max_requests", Kind::Integer),
     ("race_burst", Kind::Integer),
+    ("race_rounds", Kind::Integer),
     ("scope_hosts", Kind::List),
     ("include_paths", Kind::List),
     ("exclude_paths", Kind::List),
@@ -349,6 +352,7 @@ pub fn flag_layer(args: &ScanArgs) -> Layer {
         max_time: args.max_time.clone().map(DurationValue::Text),
         max_requests: args.max_requests,
         race_burst: args.race_burst,
+        race_rounds: args.race_rounds,
         scope_hosts: list(&args.scope_host),
         include_paths: list(&args.include_path),
         exclude_paths: list(&args.exclude_path),
@@ -391,6 +395,7 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
         max_time,
         max_requests,
         race_burst,
+        race_rounds,
         scope_hosts,
         include_paths,
         exclude_paths,
@@ -429,6 +434,8 @@ pub struct Pace {
     pub max_requests: Option<u64>,
     /// Burst size.
     pub race_burst: usize,
+    /// Rounds per race candidate.
+    pub race_rounds: usize,
 }
 
 /// Built-in defaults.
@@ -457,6 +464,10 @@ impl Layer {
         if !(2..=1000).contains(&race_burst) {
             return Err(UsageError::new("race-burst: must be from 2 to 1000"));
         }
+        let race_rounds = self.race_rounds.unwrap_or(3);
+        if !(1..=100).contains(&race_rounds) {
+            return Err(UsageError::new("race-rounds: must be from 1 to 100"));
+        }
         let timeout = self.timeout.as_ref().map(|d| d.resolve("timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
         let max_time = self.max_time.as_ref().map(|d| d.resolve("max-time")).transpose()?.unwrap_or(DEFAULT_MAX_TIME);
         if timeout.is_zero() || max_time.is_zero() {
@@ -472,6 +483,7 @@ impl Layer {
             max_time,
             max_requests: self.max_requests,
             race_burst: race_burst as usize,
+            race_rounds: race_rounds as usize,
         })
     }
 }

@@ -173,7 +173,8 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         }
         None => None,
     };
-    let race_plans = layer.race.iter().flatten().map(race_plan).collect::<Result<Vec<_>, _>>()?;
+    let race_plans =
+        layer.race.iter().flatten().map(|p| race_plan(p, pace.race_rounds)).collect::<Result<Vec<_>, _>>()?;
     if let Some((plan, name)) = race_plans
         .iter()
         .find_map(|p| p.identity.as_ref().filter(|n| !identities.iter().any(|i| &i.name == *n)).map(|n| (p, n)))
@@ -210,7 +211,7 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
 }
 
 /// A `[[race]]` table, validated.
-fn race_plan(config: &config::RacePlanConfig) -> Result<RacePlan, UsageError> {
+fn race_plan(config: &config::RacePlanConfig, default_rounds: usize) -> Result<RacePlan, UsageError> {
     let what = format!("race plan `{}`", config.name);
     let step = |s: &config::RaceStepConfig, which: &str| -> Result<RaceStep, UsageError> {
         let where_ = format!("{what}, {which}");
@@ -241,7 +242,7 @@ fn race_plan(config: &config::RacePlanConfig) -> Result<RacePlan, UsageError> {
         .enumerate()
         .map(|(i, s)| step(s, &format!("setup step {}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
-    let rounds = config.rounds.unwrap_or(3);
+    let rounds = config.rounds.map_or(default_rounds, |r| r as usize);
     if !(1..=100).contains(&rounds) {
         return Err(UsageError::new(format!("{what}: rounds must be from 1 to 100")));
     }
@@ -261,7 +262,7 @@ fn race_plan(config: &config::RacePlanConfig) -> Result<RacePlan, UsageError> {
         },
         success: crate::race::success_ranges(config.success.as_deref().unwrap_or("2xx"), &format!("{what}, success"))?,
         limit: config.limit.unwrap_or(1) as usize,
-        rounds: rounds as usize,
+        rounds,
         identity: config.identity.clone(),
     })
 }
@@ -460,6 +461,7 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
             profile: settings.profile,
             framework: settings.framework,
             race_burst: settings.pace.race_burst,
+            race_rounds: settings.pace.race_rounds,
             include_paths: settings.include_paths.clone(),
             exclude_paths: settings.exclude_paths.clone(),
             signed_sample: settings.signed_sample.clone(),

@@ -15,7 +15,8 @@ pub static CHECK: Check = Check {
         profile: Profile::Passive,
         title: "Documented operation not served",
         description: "Reads the reachability sweep for documented operations that answered 404 to every \
-            identity and to anonymous access: the description and the deployment have drifted apart, so the \
+            identity and to anonymous access, with the same answer the server gives for a route it does not \
+            have (a 404 that differs is the application's \"no such object\" for the id tried): the description and the deployment have drifted apart, so the \
             description can no longer be trusted as the inventory (firm for safe operations called directly, \
             tentative for unsafe ones probed with OPTIONS).",
         remediation: Remediation {
@@ -35,6 +36,22 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         return no_description();
     }
     let sweep = ctx.reachability(CHECK.info.id).await;
+    // What this server answers for a route it does not have: a documented
+    // operation whose 404 looks different is routed, and its 404 is the
+    // application's "no such object" for the synthesized id.
+    let unrouted = {
+        let probe = format!("{}/mortar-no-such-route-4f2a", ctx.target.base_path.trim_end_matches('/'));
+        let request = mortar_engine::Request::get(&ctx.origin, probe.clone()).identity(ctx.primary_identity());
+        ctx.send(CHECK.info.id, None, request).await.ok().map(|ex| (probe, ex))
+    };
+    let looks_unrouted = |target: &str, ex: &mortar_engine::Exchange| -> bool {
+        let Some((probe, baseline)) = &unrouted else { return true };
+        let strip = |body: &[u8], path: &str| String::from_utf8_lossy(body).replace(path, "{path}");
+        baseline.response.status == 404
+            && baseline.response.header("content-type") == ex.response.header("content-type")
+            && strip(&baseline.response.body, probe)
+                == strip(&ex.response.body, target.split('?').next().unwrap_or(target))
+    };
     let mut judged = 0;
     for op in &ctx.operations {
         let Some(reaches) = sweep.get(&op.endpoint) else { continue };
@@ -43,7 +60,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             continue;
         }
         judged += 1;
-        if !answers.iter().all(|(_, ex)| ex.response.status == 404) {
+        if !answers.iter().all(|(_, ex)| ex.response.status == 404 && looks_unrouted(&op.target, ex)) {
             continue;
         }
         let (reach, exchange) = answers[0];

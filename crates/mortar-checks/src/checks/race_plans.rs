@@ -132,16 +132,98 @@ async fn setup(
             return Err(format!("setup step {} answered HTTP {}", i + 1, ex.response.status));
         }
         let json: serde_json::Value = serde_json::from_slice(&ex.response.body).unwrap_or(serde_json::Value::Null);
+        // A name may be listed with several pointers: the first that resolves wins.
         for (name, pointer) in &step.capture {
-            let value = match json.pointer(pointer) {
-                Some(serde_json::Value::String(s)) => s.clone(),
-                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
-                _ => return Err(format!("setup step {}: nothing at {pointer} to capture as `{name}`", i + 1)),
+            if vars.contains_key(name) {
+                continue;
+            }
+            match json.pointer(pointer) {
+                Some(serde_json::Value::String(s)) => vars.insert(name.clone(), s.clone()),
+                Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => {
+                    vars.insert(name.clone(), v.to_string())
+                }
+                _ => None,
             };
-            vars.insert(name.clone(), value);
+        }
+        if let Some((name, _)) = step.capture.iter().find(|(name, _)| !vars.contains_key(name)) {
+            let tried: Vec<&str> = step.capture.iter().filter(|(n, _)| n == name).map(|(_, p)| p.as_str()).collect();
+            return Err(format!("setup step {}: nothing at {} to capture as `{name}`", i + 1, tried.join(" or ")));
         }
     }
     Ok(vars)
+}
+
+/// Words in an action's last path segment that suggest a limited action.
+const LIMITED_ACTIONS: &[&str] = &[
+    "redeem", "reserve", "claim", "apply", "consume", "withdraw", "transfer", "refund", "vote", "invite", "checkout",
+    "purchase", "activate", "use",
+];
+
+/// Race plans from the API description: `POST /things/{id}/<limited action>`
+/// where `POST /things` creates one. The fresh resource comes from the create
+/// operation (its synthesized body), its id from the answer (`/id`, or the
+/// path parameter's name); the limit is what the sequential control allows,
+/// so an action that may succeed several times is not mistaken for a race.
+fn spec_candidates(ctx: &ScanContext) -> Vec<RacePlan> {
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let mut plans = Vec::new();
+    for op in ctx.operations.iter().filter(|o| o.endpoint.method == "POST") {
+        let segments: Vec<&str> = op.endpoint.path.split('/').collect();
+        let [.., collection_end, param, action] = segments.as_slice() else { continue };
+        let _ = collection_end;
+        let action = action.to_ascii_lowercase();
+        let Some(name) = param.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else { continue };
+        if !LIMITED_ACTIONS.iter().any(|w| action.split(['-', '_']).any(|part| part == *w)) {
+            continue;
+        }
+        let collection = segments[..segments.len() - 2].join("/");
+        let Some(create) = ctx
+            .operations
+            .iter()
+            .find(|o| o.endpoint.method == "POST" && o.endpoint.path.trim_end_matches('/') == collection)
+        else {
+            continue;
+        };
+        let (concrete, query) = match op.target.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (op.target.clone(), None),
+        };
+        let mut parts: Vec<String> = concrete.split('/').map(String::from).collect();
+        if parts.len() != segments.len() {
+            continue;
+        }
+        let at = parts.len() - 2;
+        parts[at] = format!("{{{name}}}");
+        let mut path = parts.join("/");
+        if let Some(q) = query {
+            path = format!("{path}?{q}");
+        }
+        let headers = |o: &crate::context::ScanOperation| -> Vec<(String, String)> {
+            o.headers.iter().map(|(n, v)| (n.clone(), text(v))).collect()
+        };
+        plans.push(RacePlan {
+            name: format!("{} {} (from the API description)", op.endpoint.method, op.endpoint.path),
+            setup: vec![RaceStep {
+                method: "POST".into(),
+                path: create.target.clone(),
+                body: create.body.as_deref().map(text),
+                headers: headers(create),
+                capture: vec![(name.to_string(), "/id".into()), (name.to_string(), format!("/{name}"))],
+            }],
+            burst: vec![RaceStep {
+                method: "POST".into(),
+                path,
+                body: op.body.as_deref().map(text),
+                headers: headers(op),
+                capture: Vec::new(),
+            }],
+            success: vec![(200, 299)],
+            limit: 0,
+            rounds: ctx.settings.race_rounds.max(1),
+            identity: None,
+        });
+    }
+    plans
 }
 
 /// One burst response as an exchange, for evidence.
@@ -191,6 +273,10 @@ async fn round(
     for i in 0..n {
         let request = step_request(ctx, &plan.burst[i % kinds], &vars, identity);
         let ex = ctx.send(id, None, request).await.map_err(|e| format!("control: {}", e.chain()))?;
+        // A throttled control is not comparable with a burst: no verdict from this round.
+        if ex.response.status == 429 {
+            return Err("the control was rate-limited (HTTP 429): round not compared".into());
+        }
         if plan.is_success(ex.response.status) {
             control += 1;
             control_seen[i % kinds] = true;
@@ -222,13 +308,21 @@ async fn round(
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> CheckVerdict {
     // A plan with one request is a limit overrun; with several, a race between operations.
-    let plans: Vec<&RacePlan> =
-        ctx.settings.race_plans.iter().filter(|p| (p.burst.len() > 1) == (id == TOCTOU_ID)).collect();
+    let candidates = if id == LIMIT_ID { spec_candidates(&ctx) } else { Vec::new() };
+    let plans: Vec<&RacePlan> = ctx
+        .settings
+        .race_plans
+        .iter()
+        .filter(|p| (p.burst.len() > 1) == (id == TOCTOU_ID))
+        .chain(candidates.iter())
+        .collect();
     if plans.is_empty() {
-        let kind = if id == TOCTOU_ID { "whose burst lists several requests" } else { "with one burst request" };
-        return CheckVerdict::Skipped(format!(
-            "no [[race]] plan {kind} in mortar.toml (candidates from the API description are not built yet)"
-        ));
+        return CheckVerdict::Skipped(if id == TOCTOU_ID {
+            "no [[race]] plan whose burst lists several requests in mortar.toml".into()
+        } else {
+            "no [[race]] plan in mortar.toml, and no limited action with a create operation in the API description"
+                .into()
+        });
     }
     let n = ctx.settings.race_burst.max(2);
     let mut notes = Vec::new();
@@ -308,10 +402,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
             confidence: Confidence::Confirmed,
             title: None,
             description: format!(
-                "Invariant `{}` (at most {} success(es) per fresh resource) broken: a burst of {n} got {} \
-                 success(es) where the same {n} requests sent one at a time got {}. Won {wins} of {rounds_run} \
-                 round(s).",
-                plan.name, plan.limit, best.burst, best.control
+                "`{}`{}: a burst of {n} got {} success(es) where the same {n} requests sent one at a time on \
+                 an equivalent fresh resource got {}. Won {wins} of {rounds_run} round(s).",
+                plan.name,
+                if plan.limit > 0 {
+                    format!(" (at most {} success(es) per fresh resource)", plan.limit)
+                } else {
+                    String::new()
+                },
+                best.burst,
+                best.control
             ),
             evidence,
             reproduce: match examples.as_slice() {

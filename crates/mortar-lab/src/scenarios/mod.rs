@@ -77,6 +77,7 @@ pub(crate) const ALL: &[Scenario] = &[
     signing::EMPTY_SECRET_SAMPLE,
     signing::PREFIX_COMPARE_SAMPLE,
     race_coupon::SCENARIO,
+    race_coupon::FROM_SPEC,
     race_signed::RESERVE,
     race_signed::ORDERS,
 ];

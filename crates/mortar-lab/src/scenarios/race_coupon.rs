@@ -21,7 +21,10 @@ use super::Scenario;
 use crate::serve::LabContext;
 use crate::{Expected, LabError, LabTarget, Variant};
 
-pub(super) const SCENARIO: Scenario = Scenario { name: "race-coupon", start };
+pub(super) const SCENARIO: Scenario = Scenario { name: "race-coupon", start: |ctx, v| start(ctx, v, false) };
+/// The same API scanned with only its OpenAPI description: no race plan, the
+/// candidate comes from the description (a create operation and a redeem action).
+pub(super) const FROM_SPEC: Scenario = Scenario { name: "race-coupon-spec", start: |ctx, v| start(ctx, v, true) };
 
 #[derive(Clone)]
 struct Shop {
@@ -31,30 +34,64 @@ struct Shop {
     scope: String,
 }
 
-fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
-    let shop = Shop { pool: ctx.db()?, variant, scope: format!("{}-{variant}", SCENARIO.name) };
+/// The API's OpenAPI description.
+fn description() -> serde_json::Value {
+    let id = json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}});
+    let coupon = json!({"type": "object", "properties": {"id": {"type": "integer"}, "uses_left": {"type": "integer"}}});
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "promotions", "version": "1.0.0"},
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/coupons": {"post": {"operationId": "createCoupon",
+                "responses": {"201": {"description": "created", "content": {"application/json": {"schema": coupon}}}}}},
+            "/coupons/{id}": {"get": {"operationId": "getCoupon", "parameters": [id],
+                "responses": {"200": {"description": "the coupon", "content": {"application/json": {"schema": coupon}}},
+                              "404": {"description": "no such coupon"}}}},
+            "/coupons/{id}/redeem": {"post": {"operationId": "redeemCoupon", "parameters": [id],
+                "responses": {"200": {"description": "redeemed"}, "409": {"description": "already used"}}}}
+        }
+    })
+}
+
+fn start(ctx: &mut LabContext, variant: Variant, from_spec: bool) -> Result<LabTarget, LabError> {
+    let name = if from_spec { FROM_SPEC.name } else { SCENARIO.name };
+    let shop = Shop { pool: ctx.db()?, variant, scope: format!("{name}-{variant}") };
     let router = Router::new()
         .route("/api/", get(index))
         .route("/api/coupons", post(create))
         .route("/api/coupons/{id}", get(show))
         .route("/api/coupons/{id}/redeem", post(redeem))
+        // The same API under its versioned prefix, as its description documents it.
+        .route("/api/v1/coupons", post(create))
+        .route("/api/v1/coupons/{id}", get(show))
+        .route("/api/v1/coupons/{id}/redeem", post(redeem))
         .with_state(shop);
     let addr = ctx.serve_axum(router)?;
     // The race plan a user would write for this API: how to make a fresh
     // coupon, what to race, and how many successes the rules allow.
-    let config = "profile = \"active\"\n\n[[race]]\nname = \"a coupon is redeemed at most once\"\n\
+    let plan = "[[race]]\nname = \"a coupon is redeemed at most once\"\n\
                   setup = [{ request = \"POST /api/coupons\", capture = { coupon = \"/id\" } }]\n\
                   burst = { request = \"POST /api/coupons/{coupon}/redeem\" }\n\
                   success = \"2xx\"\nlimit = 1\n";
-    let config_path = ctx.dir().join(format!("{}-{variant}.toml", SCENARIO.name));
+    let config =
+        if from_spec { "profile = \"active\"\n".to_string() } else { format!("profile = \"active\"\n\n{plan}") };
+    let config_path = ctx.dir().join(format!("{name}-{variant}.toml"));
     crate::write_file(&config_path, config.as_bytes(), 0o644)?;
     let mut scan_args = ctx.ca_args();
     scan_args.extend(["--config".to_owned(), config_path.display().to_string()]);
+    let mut spec = None;
+    if from_spec {
+        let spec_path = ctx.dir().join(format!("{name}-{variant}.openapi.json"));
+        crate::write_private_file(&spec_path, description().to_string().as_bytes())?;
+        scan_args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
+        spec = Some(spec_path.display().to_string());
+    }
     Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
+        scenario: name.to_owned(),
         variant,
-        url: format!("https://{addr}/api/"),
-        spec: None,
+        url: if from_spec { format!("https://{addr}/") } else { format!("https://{addr}/api/") },
+        spec,
         scan_args,
         expected: match variant {
             Variant::Vulnerable => vec![Expected::Check("race-condition.limit-overrun".to_owned())],

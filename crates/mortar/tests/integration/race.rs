@@ -251,9 +251,7 @@ async fn race_scenarios_are_confirmed_when_vulnerable_and_never_when_fixed() {
     use crate::support::{assert_valid_report, finding_checks, mortar, scan_args, target};
     let _serial = SERIAL.lock().await;
     let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
-    let ca = lab.ca_cert_path().to_str().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    for scenario in ["race-coupon", "race-reserve", "race-orders"] {
+    for scenario in ["race-coupon", "race-coupon-spec", "race-reserve", "race-orders"] {
         let vulnerable = target(&lab, scenario, "vulnerable");
         let check = match &vulnerable.expected[..] {
             [mortar_lab::Expected::Check(c)] => c.clone(),
@@ -273,27 +271,9 @@ async fn race_scenarios_are_confirmed_when_vulnerable_and_never_when_fixed() {
         let report = assert_valid_report(&out.stdout);
         assert_eq!(finding_checks(&report), vec![check.clone()], "{scenario}: {}", reason(&report));
 
-        // The fixed variant, 20 rounds: the same plan with more rounds.
+        // The fixed variant, 20 rounds.
         let fixed = target(&lab, scenario, "fixed");
-        let config_at = fixed.scan_args.iter().position(|a| a == "--config").unwrap() + 1;
-        let plan = std::fs::read_to_string(&fixed.scan_args[config_at])
-            .unwrap()
-            .replace("limit = 1", "limit = 1\nrounds = 20");
-        let config = dir.path().join(format!("{scenario}.toml"));
-        std::fs::write(&config, plan).unwrap();
-        let config_arg = config.to_str().unwrap().to_string();
-        let args = [
-            "scan",
-            fixed.url.as_str(),
-            "--ca-cert",
-            &ca,
-            "--config",
-            &config_arg,
-            "--format",
-            "json",
-            "--checks",
-            &check,
-        ];
+        let args = scan_args(fixed, &["--format", "json", "--checks", &check, "--race-rounds", "20"]);
         let out = mortar(&args, &[]).await;
         assert_eq!(out.code, 0, "{scenario}: {}", out.stderr);
         let report = assert_valid_report(&out.stdout);
