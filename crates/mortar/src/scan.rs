@@ -210,6 +210,31 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
     })
 }
 
+/// Whose secrets the engine masks: the identities, and the credentials a
+/// captured signed request carries (`--signed-sample`), which are secrets given
+/// to mortar too; the sample's signature stays visible (it is the evidence).
+fn redaction_identities(settings: &Settings) -> Vec<Arc<Identity>> {
+    let mut all = settings.identities.clone();
+    if let Some(sample) = &settings.signed_sample {
+        let mut captured = Identity::new("sample");
+        for (name, value) in &sample.headers {
+            let lower = name.to_ascii_lowercase();
+            let credential = matches!(lower.as_str(), "authorization" | "cookie" | "proxy-authorization")
+                || ["api-key", "apikey", "token", "secret", "session"].iter().any(|w| lower.contains(w));
+            if credential {
+                captured.headers.push(mortar_model::IdentityHeader {
+                    name: name.clone(),
+                    value: mortar_model::Secret::new(value.clone()),
+                });
+            }
+        }
+        if !captured.headers.is_empty() {
+            all.push(Arc::new(captured));
+        }
+    }
+    all
+}
+
 /// A `[[race]]` table, validated.
 fn race_plan(config: &config::RacePlanConfig, default_rounds: usize) -> Result<RacePlan, UsageError> {
     let what = format!("race plan `{}`", config.name);
@@ -404,7 +429,7 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
         tls: settings.tls.clone(),
         ..EngineConfig::default()
     };
-    let engine = Engine::new(engine_config, &settings.identities)?;
+    let engine = Engine::new(engine_config, &redaction_identities(settings))?;
     let mut spec_label = settings.spec.clone();
     let mut api = match settings.spec.as_deref() {
         Some(spec) if crate::spec::is_url(spec) => {

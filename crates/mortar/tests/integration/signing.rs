@@ -88,3 +88,34 @@ async fn the_fixed_verifiers_window_is_measured_at_300_seconds() {
     assert!(report["findings"].as_array().unwrap().is_empty());
     lab.shutdown();
 }
+
+/// A captured request's own credentials are secrets given to mortar: masked
+/// in evidence even though they travel in the sample, not in an identity.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_signed_samples_credentials_never_reach_the_report() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = target(&lab, "signing-replay-sample", "vulnerable");
+    let at = t.scan_args.iter().position(|a| a == "--signed-sample").unwrap() + 1;
+    let sample = std::fs::read_to_string(&t.scan_args[at]).unwrap();
+    let token = "tok-7c1e0b9a44d2f8e6-captured";
+    let with_token = sample.replacen("\r\n", &format!("\r\nAuthorization: Bearer {token}\r\n"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sample.http");
+    std::fs::write(&path, with_token).unwrap();
+    let mut args: Vec<&str> = vec!["scan", t.url.as_str()];
+    let path_arg = path.to_str().unwrap().to_string();
+    for (i, a) in t.scan_args.iter().enumerate() {
+        args.push(if i == at { path_arg.as_str() } else { a.as_str() });
+    }
+    args.extend(["--format", "json"]);
+    let out = mortar(&args, &[]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report = assert_valid_report(&out.stdout);
+    assert!(
+        report["findings"].as_array().is_some_and(|f| f.iter().any(|f| f["check"] == "request-signing.replay")),
+        "the replay (whose evidence is the captured request) must be found"
+    );
+    assert!(out.stdout.contains("Authorization"), "the header is in the evidence, masked");
+    assert!(!out.stdout.contains(token), "the sample's token reached the report");
+    lab.shutdown();
+}
