@@ -106,6 +106,9 @@ pub struct LoginRecipe {
 #[derive(Debug, Default)]
 pub struct Session {
     token: std::sync::RwLock<Option<Secret>>,
+    /// Tokens a refresh replaced: evidence made with them may be redacted
+    /// after the refresh, so they stay masked.
+    earlier: std::sync::Mutex<Vec<Secret>>,
     logins: std::sync::atomic::AtomicU64,
 }
 
@@ -117,10 +120,22 @@ impl Session {
 
     /// Stores a new token (after a login or a refresh).
     pub fn set_token(&self, token: Secret) {
-        if let Ok(mut slot) = self.token.write() {
-            *slot = Some(token);
+        if let Ok(mut slot) = self.token.write()
+            && let Some(old) = slot.replace(token)
+            && let Ok(mut earlier) = self.earlier.lock()
+        {
+            earlier.push(old);
         }
         self.logins.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Every token this session has held, the current one first.
+    pub fn all_tokens(&self) -> Vec<Secret> {
+        let mut all: Vec<Secret> = self.token().into_iter().collect();
+        if let Ok(earlier) = self.earlier.lock() {
+            all.extend(earlier.iter().rev().cloned());
+        }
+        all
     }
 
     /// How many logins succeeded (1 + refreshes).
@@ -223,7 +238,7 @@ impl Identity {
                     out.push((form, format!("$MORTAR_{}_LOGIN_SECRET", env_fragment(&self.name))));
                 }
             }
-            if let Some(token) = self.session.token() {
+            for token in self.session.all_tokens() {
                 let placeholder = format!("${}", self.placeholder(&login.apply_header));
                 for form in secret_forms(token.expose()) {
                     out.push((form, placeholder.clone()));
@@ -385,6 +400,12 @@ mod tests {
         assert!(pats.contains(&"tok-live-123".to_string()));
         assert!(!pats.contains(&"carol".to_string()));
         assert_eq!(id.session_header().unwrap().1, b"Bearer tok-live-123");
+        // After a refresh the replaced token is still masked: evidence made
+        // with it may be redacted later.
+        id.session.set_token(Secret::new("tok-next-456"));
+        let pats: Vec<String> =
+            id.secret_patterns().into_iter().map(|(p, _)| String::from_utf8_lossy(&p).into()).collect();
+        assert!(pats.contains(&"tok-live-123".to_string()) && pats.contains(&"tok-next-456".to_string()));
     }
 
     #[test]

@@ -395,6 +395,34 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
         }
         let examples: Vec<Request> =
             plan.burst.iter().map(|s| step_request(&ctx, s, &Vars::new(), &identity)).collect();
+        let race = match examples.as_slice() {
+            [one] => format!(
+                "mortar race {} -X {} -n {n} --limit {}",
+                crate::reproduce::shell_quote(&one.url()),
+                one.method,
+                plan.limit
+            ),
+            several => format!(
+                "mortar race {} -n {n} --limit {}",
+                several
+                    .iter()
+                    .map(|r| format!(
+                        "--curl {}",
+                        crate::reproduce::shell_quote(&format!("curl -X {} {}", r.method, r.url()))
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                plan.limit
+            ),
+        };
+        // The setup first (a fresh resource), then the burst; `{name}` is
+        // what the setup's answer holds at the capture's pointer.
+        let setup: Vec<String> =
+            plan.setup.iter().map(|s| ctx.curl(&step_request(&ctx, s, &Vars::new(), &identity))).collect();
+        let captured: Vec<String> =
+            plan.setup.iter().flat_map(|s| s.capture.iter().map(|(n, p)| format!("{{{n}}} = {p}"))).collect();
+        let reproduce =
+            if setup.is_empty() { race } else { format!("{} ; {race}  # {}", setup.join(" ; "), captured.join(", ")) };
         reporter.observe(Observation {
             endpoint: Some(endpoint),
             component: Some(plan.name.clone()),
@@ -414,26 +442,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
                 best.control
             ),
             evidence,
-            reproduce: match examples.as_slice() {
-                [one] => format!(
-                    "mortar race {} -X {} -n {n} --limit {}  # after the plan's setup, on a fresh resource",
-                    crate::reproduce::shell_quote(&one.url()),
-                    one.method,
-                    plan.limit
-                ),
-                several => format!(
-                    "mortar race {} -n {n} --limit {}  # after the plan's setup, on a fresh resource",
-                    several
-                        .iter()
-                        .map(|r| format!(
-                            "--curl {}",
-                            crate::reproduce::shell_quote(&format!("curl -X {} {}", r.method, r.url()))
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                    plan.limit
-                ),
-            },
+            reproduce,
         });
     }
     CheckVerdict::Ran(notes.join(" | "))

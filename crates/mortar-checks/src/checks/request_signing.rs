@@ -813,7 +813,7 @@ impl<'a> Session<'a> {
                         "Old timestamps are accepted for {lo} s (measured by bisection), wider than {MAX_WINDOW_SECS} s."
                     ),
                     evidence: vec![control_ev.clone()],
-                    reproduce: String::new(),
+                    reproduce: self.reproduce(base),
                 };
                 self.observe(id, obs);
             }
