@@ -71,7 +71,7 @@ pub struct ScanSettings {
     pub framework: Option<Framework>,
     /// Requests in one synchronized burst (`--race-burst`).
     pub race_burst: usize,
-    /// Rounds per race candidate (`--race-rounds`; a plan's own `rounds` wins).
+    /// Rounds per race candidate (`--race-rounds`; when set it overrides a plan's `rounds`).
     pub race_rounds: usize,
     /// Paths (globs over path templates) to include; empty means all.
     pub include_paths: Vec<String>,

@@ -233,7 +233,7 @@ pub struct ScanArgs {
     /// Requests in one synchronized burst (not capped by --concurrency) [default: 20].
     #[arg(long, value_name = "N")]
     pub race_burst: Option<u32>,
-    /// Rounds per race candidate, each a control and a burst on fresh resources (a plan's `rounds` wins) [default: 3].
+    /// Rounds per race candidate, each a control and a burst on fresh resources (overrides a plan's `rounds`) [default: 3].
     #[arg(long, value_name = "N")]
     pub race_rounds: Option<u32>,
     /// Another host that may be contacted (repeatable).

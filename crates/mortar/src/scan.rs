@@ -173,8 +173,12 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         }
         None => None,
     };
-    let race_plans =
-        layer.race.iter().flatten().map(|p| race_plan(p, pace.race_rounds)).collect::<Result<Vec<_>, _>>()?;
+    let race_plans = layer
+        .race
+        .iter()
+        .flatten()
+        .map(|p| race_plan(p, layer.race_rounds.map(|r| r as usize), pace.race_rounds))
+        .collect::<Result<Vec<_>, _>>()?;
     if let Some((plan, name)) = race_plans
         .iter()
         .find_map(|p| p.identity.as_ref().filter(|n| !identities.iter().any(|i| &i.name == *n)).map(|n| (p, n)))
@@ -236,7 +240,13 @@ fn redaction_identities(settings: &Settings) -> Vec<Arc<Identity>> {
 }
 
 /// A `[[race]]` table, validated.
-fn race_plan(config: &config::RacePlanConfig, default_rounds: usize) -> Result<RacePlan, UsageError> {
+/// `race_rounds`, when set (flag, variable or file), applies to every plan;
+/// otherwise a plan's own `rounds`, else `default_rounds`.
+fn race_plan(
+    config: &config::RacePlanConfig,
+    set_rounds: Option<usize>,
+    default_rounds: usize,
+) -> Result<RacePlan, UsageError> {
     let what = format!("race plan `{}`", config.name);
     let step = |s: &config::RaceStepConfig, which: &str| -> Result<RaceStep, UsageError> {
         let where_ = format!("{what}, {which}");
@@ -267,7 +277,7 @@ fn race_plan(config: &config::RacePlanConfig, default_rounds: usize) -> Result<R
         .enumerate()
         .map(|(i, s)| step(s, &format!("setup step {}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
-    let rounds = config.rounds.map_or(default_rounds, |r| r as usize);
+    let rounds = set_rounds.or(config.rounds.map(|r| r as usize)).unwrap_or(default_rounds);
     if !(1..=100).contains(&rounds) {
         return Err(UsageError::new(format!("{what}: rounds must be from 1 to 100")));
     }

@@ -243,9 +243,10 @@ async fn mortar_race_exits_2_when_the_burst_cannot_be_sent() {
     assert_eq!(out.code, 2);
 }
 
-/// Every race scenario: the vulnerable variant confirmed within its plan's 3
-/// rounds, the fixed one never reported over 20 rounds, and a standard scan
-/// of the vulnerable one sends no burst (nothing but safe methods).
+/// Every race scenario: the vulnerable variant confirmed within its plan's
+/// rounds (3; 8 for race-orders, whose per-round rate is lower), the fixed
+/// one never reported over 20 rounds, and a standard scan of the vulnerable
+/// one sends no burst (nothing but safe methods).
 #[tokio::test(flavor = "multi_thread")]
 async fn race_scenarios_are_confirmed_when_vulnerable_and_never_when_fixed() {
     use crate::support::{assert_valid_report, finding_checks, mortar, scan_args, target};
