@@ -103,6 +103,24 @@ pub struct RacePlan {
     pub rounds: usize,
     /// The identity that sends (by name); the first when `None`.
     pub identity: Option<String>,
+    /// Issues a never-seen client certificate for each fresh resource: the
+    /// resource is the identity itself (state initialised on its first request).
+    pub fresh_client_cert: Option<Arc<crate::issuer::ClientCertIssuer>>,
+    /// A request that reads the state the raced requests change, and the JSON
+    /// pointer to the number it shows (a balance, a stock, a counter).
+    pub state: Option<RaceState>,
+    /// JSON pointer to a value every success must carry uniquely (a
+    /// reservation or invoice number): two equal values prove the race.
+    pub unique: Option<String>,
+}
+
+/// How a race plan reads the state back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaceState {
+    /// The read request (`{name}` substituted).
+    pub read: RaceStep,
+    /// JSON pointer to a number in its answer.
+    pub pointer: String,
 }
 
 impl RacePlan {

@@ -7,6 +7,7 @@
 
 pub mod checks;
 pub mod context;
+pub mod issuer;
 pub mod preflight;
 pub mod registry;
 pub mod reproduce;
@@ -14,7 +15,9 @@ pub mod runner;
 pub mod select;
 pub mod session;
 
-pub use context::{RacePlan, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample};
+pub use context::{
+    RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
+};
 pub use registry::{CHECKS, Check, CheckFuture, CheckVerdict, find};
 pub use runner::{ScanResults, run_checks};
 pub use select::{Selection, SelectionError, plan};

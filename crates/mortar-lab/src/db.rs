@@ -57,6 +57,29 @@ const SCHEMA: &[&str] = &[
         scope TEXT NOT NULL,
         kind TEXT NOT NULL
     )",
+    "CREATE TABLE IF NOT EXISTS accounts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        balance INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS transfers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        account_id INTEGER NOT NULL,
+        scope TEXT NOT NULL,
+        destination TEXT NOT NULL,
+        amount INTEGER NOT NULL
+    )",
+    "CREATE TABLE IF NOT EXISTS client_quotas (
+        scope TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        exports_left INTEGER NOT NULL,
+        PRIMARY KEY (scope, subject)
+    )",
+    "CREATE TABLE IF NOT EXISTS exports (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        scope TEXT NOT NULL,
+        subject TEXT NOT NULL
+    )",
 ];
 
 /// Opens (creating) `dir/lab.db` with the schema, on `runtime` (the lab's

@@ -177,6 +177,11 @@ impl LabContext {
         &self.mtls.config_path
     }
 
+    /// The lab CA certificate and key, for scans that issue client certificates.
+    pub(crate) fn client_ca_paths(&self) -> (&Path, &Path) {
+        (&self.ca_cert_path, &self.mtls.ca_key_path)
+    }
+
     /// Serves `router` (with the baseline headers) over HTTPS verifying client
     /// certificates as `mode` says; each request carries the connection's
     /// [`PeerCert`] as an extension. Not probed for readiness (the probe has no

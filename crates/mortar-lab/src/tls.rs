@@ -18,7 +18,8 @@ const ONE_DAY: Duration = Duration::from_secs(24 * 60 * 60);
 /// Lab certificates live a month: the lab is short-lived, the files are throwaway.
 const VALIDITY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
-/// The lab's CA and server leaf. Keys stay in memory only.
+/// The lab's CA and server leaf. The leaf key stays in memory; the CA key is
+/// written once, for client certificates issued by scans (see [`MtlsKit`]).
 pub(crate) struct Pki {
     /// The CA certificate in PEM, written to `ca.pem` for `--ca-cert`.
     pub ca_pem: String,
@@ -186,6 +187,9 @@ pub(crate) struct ClientFiles {
 pub(crate) struct MtlsKit {
     /// `mtls.toml` in the lab directory: the four identities, carol `revoked = true`.
     pub config_path: std::path::PathBuf,
+    /// The lab CA's key (mode 0600), for scans that issue their own client
+    /// certificates (the first-request race gives each round a new client).
+    pub ca_key_path: std::path::PathBuf,
     configs: Vec<(ClientAuth, Arc<rustls::ServerConfig>)>,
 }
 
@@ -349,6 +353,8 @@ impl Pki {
         }
         let config_path = dir.join("mtls.toml");
         crate::write_file(&config_path, toml.as_bytes(), 0o644)?;
+        let ca_key_path = dir.join("mtls-client-ca.key");
+        crate::write_file(&ca_key_path, self.ca.key().serialize_pem().as_bytes(), 0o600)?;
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca_der.clone())?;
         let roots = Arc::new(roots);
@@ -381,6 +387,6 @@ impl Pki {
             config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
             configs.push((mode, Arc::new(config)));
         }
-        Ok(MtlsKit { config_path, configs })
+        Ok(MtlsKit { config_path, ca_key_path, configs })
     }
 }

@@ -169,6 +169,35 @@ pub struct RacePlanConfig {
     pub rounds: Option<u32>,
     /// The identity that sends everything [default: the first].
     pub identity: Option<String>,
+    /// Issue a never-seen client certificate for each fresh resource (races
+    /// on state the API initialises on an identity's first request).
+    pub fresh_client_cert: Option<FreshClientCertConfig>,
+    /// Read the state back before and after: `{ request = "GET /accounts/{account}", value = "/balance" }`.
+    pub state: Option<RaceStateConfig>,
+    /// JSON pointer to a value each success must carry uniquely (e.g. `/reservation_number`).
+    pub unique: Option<String>,
+}
+
+/// `fresh_client_cert`: the test environment's client CA, as PEM files.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FreshClientCertConfig {
+    /// CA certificate PEM path.
+    pub ca_cert: PathBuf,
+    /// CA private key PEM path.
+    pub ca_key: PathBuf,
+}
+
+/// `state`: how a race plan reads the raced state back.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RaceStateConfig {
+    /// `METHOD /path`, where `{name}` is a captured value.
+    pub request: String,
+    /// Extra headers.
+    pub headers: Option<BTreeMap<String, String>>,
+    /// JSON pointer to a number in the answer.
+    pub value: String,
 }
 
 /// A table or a list of tables.

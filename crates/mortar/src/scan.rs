@@ -5,7 +5,7 @@ use crate::config::{self, Layer, Pace};
 use crate::error::UsageError;
 use crate::identity;
 use mortar_checks::reproduce::ReproduceContext;
-use mortar_checks::{RacePlan, RaceStep, ScanContext, ScanOperation, ScanSettings, Selection, SignedSample};
+use mortar_checks::{RacePlan, RaceState, RaceStep, ScanContext, ScanOperation, ScanSettings, Selection, SignedSample};
 use mortar_engine::{Engine, EngineConfig, ProxyConfig, TlsSettings};
 use mortar_model::report::ReportParts;
 use mortar_model::{
@@ -277,6 +277,46 @@ fn race_plan(
         .enumerate()
         .map(|(i, s)| step(s, &format!("setup step {}", i + 1)))
         .collect::<Result<Vec<_>, _>>()?;
+    let state = match &config.state {
+        Some(state) => {
+            if !state.value.starts_with('/') {
+                return Err(UsageError::new(format!(
+                    "{what}, state: value `{}` must be a JSON pointer such as /balance",
+                    state.value
+                )));
+            }
+            let read = config::RaceStepConfig {
+                request: state.request.clone(),
+                headers: state.headers.clone(),
+                ..Default::default()
+            };
+            Some(RaceState { read: step(&read, "state")?, pointer: state.value.clone() })
+        }
+        None => None,
+    };
+    if let Some(unique) = config.unique.as_deref().filter(|u| !u.starts_with('/')) {
+        return Err(UsageError::new(format!("{what}: unique `{unique}` must be a JSON pointer such as /number")));
+    }
+    let fresh_client_cert = match &config.fresh_client_cert {
+        Some(ca) => {
+            let read = |path: &PathBuf| {
+                std::fs::read(path).map_err(|e| {
+                    UsageError::new(format!("{what}, fresh_client_cert: cannot read {}: {e}", path.display()))
+                })
+            };
+            let source = ca.ca_cert.display().to_string();
+            let key_source = ca.ca_key.display().to_string();
+            let issuer = mortar_checks::issuer::ClientCertIssuer::from_pem(
+                &read(&ca.ca_cert)?,
+                &read(&ca.ca_key)?,
+                &source,
+                &key_source,
+            )
+            .map_err(|e| UsageError::new(format!("{what}, fresh_client_cert: {e}")))?;
+            Some(std::sync::Arc::new(issuer))
+        }
+        None => None,
+    };
     let rounds = set_rounds.or(config.rounds.map(|r| r as usize)).unwrap_or(default_rounds);
     if !(1..=100).contains(&rounds) {
         return Err(UsageError::new(format!("{what}: rounds must be from 1 to 100")));
@@ -299,6 +339,9 @@ fn race_plan(
         limit: config.limit.unwrap_or(1) as usize,
         rounds,
         identity: config.identity.clone(),
+        fresh_client_cert,
+        state,
+        unique: config.unique.clone(),
     })
 }
 

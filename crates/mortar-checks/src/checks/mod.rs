@@ -17,7 +17,7 @@ pub mod jwt_weaknesses;
 pub mod mtls_client_auth;
 pub mod mtls_forged_cert;
 pub mod mtls_identity_at_use;
-mod mtls_probe;
+pub(crate) mod mtls_probe;
 pub mod mtls_proxy_headers;
 pub mod mtls_revoked;
 pub mod pii;

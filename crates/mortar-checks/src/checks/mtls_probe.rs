@@ -299,7 +299,7 @@ pub(crate) fn forge(kind: Forgery, subject_der: &[u8], ca_name_der: &[u8]) -> Re
 }
 
 /// An rcgen name with the attributes of a DER name (unknown attribute types kept by OID).
-fn dn_from_der(der: &[u8]) -> DistinguishedName {
+pub(crate) fn dn_from_der(der: &[u8]) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     if let Ok((_, name)) = X509Name::from_der(der) {
         for attr in name.iter_attributes() {

@@ -13,6 +13,7 @@
 
 use crate::context::{RacePlan, RaceStep, Reporter, ScanContext};
 use crate::registry::{Check, CheckVerdict};
+use crate::reproduce::shell_quote;
 use mortar_engine::{BurstOptions, BurstReport, Exchange, Request, Response};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation,
@@ -36,8 +37,11 @@ pub static LIMIT_OVERRUN: Check = Check {
         description: "For each race plan in mortar.toml, makes a fresh resource through the API and sends the \
             limited action `--race-burst` times one after another (the control), then makes another and sends \
             the same requests as one synchronized burst (HTTP/2 single-packet, or HTTP/1.1 last-byte). More \
-            successes in the burst than in the control and than the plan's limit prove that the check and the \
-            use are not atomic. Several rounds; the finding gives the win rate and every burst is listed in \
+            successes in the burst than in the control and than the plan's limit, a state read back (the \
+            plan's `state`) that moved further than under the control, or two successes carrying one value \
+            that must be unique (the plan's `unique`) prove that the check and the use are not atomic. A plan \
+            may issue a never-seen client certificate per fresh resource, for state set up lazily on an \
+            identity's first request. Several rounds; the finding gives the win rate and every burst is listed in \
             coverage. Active profile only: it changes state.",
         remediation: Remediation {
             summary: "Make the check part of the write: one conditional UPDATE (`... WHERE uses_left > 0`, \
@@ -66,10 +70,11 @@ pub static TOCTOU: Check = Check {
         title: "Check-then-act race between operations (TOCTOU)",
         description: "For each race plan whose burst lists several requests (cancel and ship of one order, \
             refund and cancel, transfers from one balance), sends them one after another on a fresh resource \
-            (the control), then together as one synchronized burst on another. Confirmed when requests of \
-            different operations all succeed in the burst, and more than the plan's limit, where the control \
-            lets only one of them through: each operation checked a state the other was about to change. \
-            Active profile only.",
+            (the control), then together as one synchronized burst on another. Confirmed when the control lets \
+            only one operation through and the burst gets more successes than the control and the plan's limit \
+            (both operations, or one several times: each checked a state another was about to change), when a \
+            state read back moved further than under the control, or when two successes carry a value that \
+            must be unique. Active profile only.",
         remediation: Remediation {
             summary: "Put the state condition in the write and make the operations exclusive: `UPDATE orders SET \
                 status = 'cancelled' WHERE id = $1 AND status = 'pending'` (and the same for shipping), succeeding \
@@ -221,9 +226,49 @@ fn spec_candidates(ctx: &ScanContext) -> Vec<RacePlan> {
             limit: 0,
             rounds: ctx.settings.race_rounds.max(1),
             identity: None,
+            fresh_client_cert: None,
+            state: None,
+            unique: None,
         });
     }
     plans
+}
+
+/// `mortar race` with the plan's burst: the same requests, count and limit
+/// (`{name}` stands for what the setup captured).
+fn race_command(ctx: &ScanContext, plan: &RacePlan, identity: &Option<Arc<Identity>>, n: usize) -> String {
+    let examples: Vec<Request> = plan.burst.iter().map(|s| step_request(ctx, s, &Vars::new(), identity)).collect();
+    let body =
+        |r: &Request| -> Option<String> { (!r.body.is_empty()).then(|| String::from_utf8_lossy(&r.body).into_owned()) };
+    let mut words = vec!["mortar race".to_string()];
+    for r in &examples {
+        let mut curl = format!("curl -X {} {}", r.method, shell_quote(&r.url()));
+        for (name, value) in &r.headers {
+            curl.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {}", String::from_utf8_lossy(value)))));
+        }
+        if let Some(b) = body(r) {
+            curl.push_str(&format!(" --data-binary {}", shell_quote(&b)));
+        }
+        words.extend(["--curl".into(), shell_quote(&curl)]);
+    }
+    words.extend(["-n".into(), n.to_string(), "--limit".into(), plan.limit.to_string()]);
+    if let Some(ca) = &ctx.reproduce.ca_cert {
+        words.extend(["--ca-cert".into(), shell_quote(ca)]);
+    }
+    if plan.fresh_client_cert.is_some() {
+        words.extend(["--identity-cert".into(), "new=new-client.pem,new-client.key".into()]);
+    }
+    words.join(" ")
+}
+
+/// `METHOD /path`, with the body when another burst request has the same line.
+fn step_label(plan: &RacePlan, step: &RaceStep) -> String {
+    let line = format!("{} {}", step.method, step.path);
+    let twins = plan.burst.iter().filter(|s| s.method == step.method && s.path == step.path).count();
+    match &step.body {
+        Some(body) if twins > 1 => format!("{line} {}", body.chars().take(60).collect::<String>()),
+        _ => line,
+    }
 }
 
 /// One burst response as an exchange, for evidence.
@@ -250,28 +295,125 @@ fn burst_exchange(report: &BurstReport, index: usize) -> Option<Exchange> {
 struct Round {
     control: usize,
     burst: usize,
-    /// Distinct burst requests (by position in the plan) that succeeded at least once.
+    /// Distinct plan requests that succeeded at least once in the control.
     control_kinds: usize,
-    burst_kinds: usize,
+    /// Successes per plan request (by position in the plan) in the burst.
+    burst_per_request: Vec<usize>,
     report: BurstReport,
     control_refused: Option<Exchange>,
+    /// How far the state read moved under the control and under the burst,
+    /// with the read after each.
+    control_state: Option<(f64, Exchange)>,
+    burst_state: Option<(f64, Exchange)>,
+    /// A value at the plan's `unique` pointer that several burst successes carried, and their indices.
+    duplicate: Option<(String, Vec<usize>)>,
+}
+
+/// What proved a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    /// More successes than the control and the limit (between operations:
+    /// the control let only one operation through).
+    Successes,
+    /// The state moved further than under the control.
+    State,
+    /// Two successes carried one unique value.
+    Duplicate,
+}
+
+impl Round {
+    /// The proofs this round holds for check `id`.
+    fn proofs(&self, id: &str, limit: usize) -> Vec<Proof> {
+        let overrun = self.burst > self.control && self.burst > limit;
+        // Between operations, the control must show them exclusive: one
+        // operation through. The burst then breaks the invariant whether
+        // both operations passed or one passed several times.
+        let by_count = if id == TOCTOU_ID { overrun && self.control_kinds <= 1 } else { overrun };
+        let by_state = match (&self.control_state, &self.burst_state) {
+            (Some((control, _)), Some((burst, _))) => burst.abs() > control.abs() + 1e-9,
+            _ => false,
+        };
+        [(by_count, Proof::Successes), (by_state, Proof::State), (self.duplicate.is_some(), Proof::Duplicate)]
+            .into_iter()
+            .filter_map(|(held, proof)| held.then_some(proof))
+            .collect()
+    }
+}
+
+/// The identity for one fresh resource: a never-seen certificate when the
+/// plan issues them, otherwise the plan's identity.
+fn resource_identity(plan: &RacePlan, base: &Option<Arc<Identity>>) -> Result<Option<Arc<Identity>>, String> {
+    match &plan.fresh_client_cert {
+        Some(issuer) => issuer.fresh_identity(base.as_deref()).map(|i| Some(Arc::new(i))).map_err(|e| e.to_string()),
+        None => Ok(base.clone()),
+    }
+}
+
+/// Reads the plan's state number, when it has a state read.
+async fn read_state(
+    ctx: &ScanContext,
+    id: &'static str,
+    plan: &RacePlan,
+    vars: &Vars,
+    identity: &Option<Arc<Identity>>,
+) -> Result<Option<(f64, Exchange)>, String> {
+    let Some(state) = &plan.state else { return Ok(None) };
+    let request = step_request(ctx, &state.read, vars, identity);
+    let ex = ctx.send(id, None, request).await.map_err(|e| format!("state read: {}", e.chain()))?;
+    if !(200..300).contains(&ex.response.status) {
+        return Err(format!("state read answered HTTP {}", ex.response.status));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&ex.response.body).unwrap_or(serde_json::Value::Null);
+    let value = match json.pointer(&state.pointer) {
+        Some(serde_json::Value::Number(n)) => n.as_f64(),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    match value {
+        Some(v) => Ok(Some((v, ex))),
+        None => Err(format!("state read: no number at {}", state.pointer)),
+    }
+}
+
+/// The change between two state reads, with the later read.
+fn change(before: Option<(f64, Exchange)>, after: Option<(f64, Exchange)>) -> Option<(f64, Exchange)> {
+    let (before, _) = before?;
+    let (after, ex) = after?;
+    Some((after - before, ex))
+}
+
+/// A value at `pointer` that more than one success carried.
+fn duplicate(report: &BurstReport, plan: &RacePlan, pointer: &str) -> Option<(String, Vec<usize>)> {
+    let mut seen: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for r in report.responses.iter().filter(|r| r.status.is_some_and(|s| plan.is_success(s))) {
+        let json: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
+        let value = match json.pointer(pointer) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(v @ (serde_json::Value::Number(_) | serde_json::Value::Bool(_))) => v.to_string(),
+            _ => continue,
+        };
+        seen.entry(value).or_default().push(r.index);
+    }
+    seen.into_iter().find(|(_, at)| at.len() > 1)
 }
 
 async fn round(
     ctx: &ScanContext,
     id: &'static str,
     plan: &RacePlan,
-    identity: &Option<Arc<Identity>>,
+    base_identity: &Option<Arc<Identity>>,
     n: usize,
 ) -> Result<Round, String> {
     let kinds = plan.burst.len();
     // The control: a fresh resource, the same requests one at a time.
-    let vars = setup(ctx, id, plan, identity).await?;
+    let identity = resource_identity(plan, base_identity)?;
+    let vars = setup(ctx, id, plan, &identity).await?;
+    let before = read_state(ctx, id, plan, &vars, &identity).await?;
     let mut control = 0;
     let mut control_seen = vec![false; kinds];
     let mut control_refused = None;
     for i in 0..n {
-        let request = step_request(ctx, &plan.burst[i % kinds], &vars, identity);
+        let request = step_request(ctx, &plan.burst[i % kinds], &vars, &identity);
         let ex = ctx.send(id, None, request).await.map_err(|e| format!("control: {}", e.chain()))?;
         // A throttled control is not comparable with a burst: no verdict from this round.
         if ex.response.status == 429 {
@@ -284,25 +426,32 @@ async fn round(
             control_refused = Some(ex);
         }
     }
+    let control_state = change(before, read_state(ctx, id, plan, &vars, &identity).await?);
     // The burst: another fresh resource, the same requests at once.
-    let vars = setup(ctx, id, plan, identity).await?;
+    let identity = resource_identity(plan, base_identity)?;
+    let vars = setup(ctx, id, plan, &identity).await?;
+    let before = read_state(ctx, id, plan, &vars, &identity).await?;
     let requests: Vec<Request> =
-        (0..n).map(|i| step_request(ctx, &plan.burst[i % kinds], &vars, identity).tag(id)).collect();
+        (0..n).map(|i| step_request(ctx, &plan.burst[i % kinds], &vars, &identity).tag(id)).collect();
     let options = BurstOptions { timeout: Some(BURST_TIMEOUT), ..BurstOptions::default() };
     let report = ctx.engine.burst(requests, options).await.map_err(|e| format!("burst: {}", e.chain()))?;
+    let burst_state = change(before, read_state(ctx, id, plan, &vars, &identity).await?);
     let won: Vec<usize> =
         report.responses.iter().filter(|r| r.status.is_some_and(|s| plan.is_success(s))).map(|r| r.index).collect();
-    let mut burst_seen = vec![false; kinds];
+    let mut burst_per_request = vec![0; kinds];
     for i in &won {
-        burst_seen[i % kinds] = true;
+        burst_per_request[i % kinds] += 1;
     }
     Ok(Round {
         control,
         burst: won.len(),
         control_kinds: control_seen.iter().filter(|s| **s).count(),
-        burst_kinds: burst_seen.iter().filter(|s| **s).count(),
+        burst_per_request,
+        duplicate: plan.unique.as_deref().and_then(|p| duplicate(&report, plan, p)),
         report,
         control_refused,
+        control_state,
+        burst_state,
     })
 }
 
@@ -339,32 +488,33 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
         };
         let mut lines = Vec::new();
         let mut wins = 0;
-        let mut best: Option<Round> = None;
+        let mut best: Option<(Round, Vec<Proof>)> = None;
         let mut rounds_run = 0;
         for r in 1..=plan.rounds {
             match round(&ctx, id, plan, &identity, n).await {
                 Ok(outcome) => {
                     rounds_run += 1;
-                    let overrun = outcome.burst > outcome.control && outcome.burst > plan.limit;
-                    // Between operations: several got through where one at a time only one did.
-                    let won = if id == TOCTOU_ID {
-                        overrun && outcome.burst_kinds > 1 && outcome.control_kinds <= 1
-                    } else {
-                        overrun
+                    let proofs = outcome.proofs(id, plan.limit);
+                    let state = match (&outcome.control_state, &outcome.burst_state) {
+                        (Some((c, _)), Some((b, _))) => format!("; state moved {b} (control {c})"),
+                        _ => String::new(),
+                    };
+                    let same = match &outcome.duplicate {
+                        Some((value, at)) => format!("; {} successes carried `{value}`", at.len()),
+                        None => String::new(),
                     };
                     lines.push(format!(
-                        "round {r}: burst of {n} ({}): {} success(es); control: {}",
+                        "round {r}: burst of {n} ({}): {} success(es); control: {}{state}{same}",
                         outcome.report.mode.as_str(),
                         outcome.burst,
                         outcome.control
                     ));
-                    if won {
+                    if !proofs.is_empty() {
                         wins += 1;
-                    }
-                    if best.as_ref().is_none_or(|b| {
-                        outcome.burst - outcome.control.min(outcome.burst) > b.burst - b.control.min(b.burst)
-                    }) {
-                        best = Some(outcome);
+                        // The first won round is the evidence; the most proofs wins a tie-break.
+                        if best.as_ref().is_none_or(|(_, p)| proofs.len() > p.len()) {
+                            best = Some((outcome, proofs));
+                        }
                     }
                 }
                 Err(e) => lines.push(format!("round {r}: {e}")),
@@ -372,16 +522,20 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
         }
         let summary = format!("`{}`: {wins} of {rounds_run} round(s) won ({})", plan.name, lines.join("; "));
         notes.push(summary.clone());
-        let Some(best) = best.filter(|_| wins > 0) else { continue };
+        let Some((best, proofs)) = best else { continue };
         let endpoint = Endpoint::new(plan.burst[0].method.clone(), plan.burst[0].path.clone());
-        let successes: Vec<usize> = best
-            .report
-            .responses
-            .iter()
-            .filter(|r| r.status.is_some_and(|s| plan.is_success(s)))
-            .map(|r| r.index)
-            .take(2)
-            .collect();
+        // The successes shown: the ones that share a unique value, else the first two.
+        let successes: Vec<usize> = match &best.duplicate {
+            Some((_, at)) => at.iter().take(2).copied().collect(),
+            None => best
+                .report
+                .responses
+                .iter()
+                .filter(|r| r.status.is_some_and(|s| plan.is_success(s)))
+                .map(|r| r.index)
+                .take(2)
+                .collect(),
+        };
         let mut evidence: Vec<Evidence> = successes
             .iter()
             .filter_map(|i| burst_exchange(&best.report, *i))
@@ -393,36 +547,79 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
                 ctx.evidence(refused, format!("control: sent one at a time, {} success(es) in all", best.control)),
             );
         }
-        let examples: Vec<Request> =
-            plan.burst.iter().map(|s| step_request(&ctx, s, &Vars::new(), &identity)).collect();
-        let race = match examples.as_slice() {
-            [one] => format!(
-                "mortar race {} -X {} -n {n} --limit {}",
-                crate::reproduce::shell_quote(&one.url()),
-                one.method,
-                plan.limit
+        if let (Some((control, control_read)), Some((burst, burst_read))) = (&best.control_state, &best.burst_state) {
+            evidence.push(ctx.evidence(burst_read, format!("state read after the burst: moved by {burst}")));
+            evidence.push(ctx.evidence(control_read, format!("state read after the control: moved by {control}")));
+        }
+        let mut proven = Vec::new();
+        for proof in &proofs {
+            proven.push(match proof {
+                Proof::Successes => format!(
+                    "a burst of {n} got {} success(es){} where the same {n} requests sent one at a time on an \
+                     equivalent fresh resource got {}",
+                    best.burst,
+                    if plan.burst.len() > 1 {
+                        let each: Vec<String> = plan
+                            .burst
+                            .iter()
+                            .zip(&best.burst_per_request)
+                            .map(|(step, k)| format!("{} ×{k}", step_label(plan, step)))
+                            .collect();
+                        format!(" ({})", each.join(", "))
+                    } else {
+                        String::new()
+                    },
+                    best.control
+                ),
+                Proof::State => {
+                    let (control, burst) = match (&best.control_state, &best.burst_state) {
+                        (Some((c, _)), Some((b, _))) => (*c, *b),
+                        _ => (0.0, 0.0),
+                    };
+                    let pointer = plan.state.as_ref().map(|s| s.pointer.as_str()).unwrap_or_default();
+                    format!(
+                        "the state read back (`{pointer}`) moved by {burst} after the burst where the sequential \
+                         control moved it by {control}"
+                    )
+                }
+                Proof::Duplicate => {
+                    let (value, at) = best.duplicate.clone().unwrap_or_default();
+                    format!(
+                        "{} successes of the burst carried the same `{}` value `{value}`, which must be unique",
+                        at.len(),
+                        plan.unique.as_deref().unwrap_or_default()
+                    )
+                }
+            });
+        }
+        let fresh = match &plan.fresh_client_cert {
+            Some(issuer) => format!(
+                " Each fresh resource was a client certificate never presented before (issued from {}): \
+                 state the API sets up on an identity's first request.",
+                issuer.source
             ),
-            several => format!(
-                "mortar race {} -n {n} --limit {}",
-                several
-                    .iter()
-                    .map(|r| format!(
-                        "--curl {}",
-                        crate::reproduce::shell_quote(&format!("curl -X {} {}", r.method, r.url()))
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                plan.limit
-            ),
+            None => String::new(),
         };
+        let race = race_command(&ctx, plan, &identity, n);
         // The setup first (a fresh resource), then the burst; `{name}` is
         // what the setup's answer holds at the capture's pointer.
         let setup: Vec<String> =
             plan.setup.iter().map(|s| ctx.curl(&step_request(&ctx, s, &Vars::new(), &identity))).collect();
         let captured: Vec<String> =
             plan.setup.iter().flat_map(|s| s.capture.iter().map(|(n, p)| format!("{{{n}}} = {p}"))).collect();
-        let reproduce =
+        let mut reproduce =
             if setup.is_empty() { race } else { format!("{} ; {race}  # {}", setup.join(" ; "), captured.join(", ")) };
+        if let Some(issuer) = &plan.fresh_client_cert {
+            // A certificate nobody presented before, from the same CA (OpenSSL 3).
+            reproduce = format!(
+                "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=new-client-$RANDOM \
+                 -keyout new-client.key -out new-client.csr ; printf 'extendedKeyUsage=clientAuth\\n' > new-client.ext \
+                 ; openssl x509 -req -in new-client.csr -CA {} -CAkey {} -days 1 -extfile new-client.ext -out \
+                 new-client.pem ; {reproduce}",
+                shell_quote(&issuer.source),
+                shell_quote(&issuer.key_source)
+            );
+        }
         reporter.observe(Observation {
             endpoint: Some(endpoint),
             component: Some(plan.name.clone()),
@@ -430,20 +627,142 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
             confidence: Confidence::Confirmed,
             title: None,
             description: format!(
-                "`{}`{}: a burst of {n} got {} success(es) where the same {n} requests sent one at a time on \
-                 an equivalent fresh resource got {}. Won {wins} of {rounds_run} round(s).",
+                "`{}`{}: {}. Won {wins} of {rounds_run} round(s).{fresh}",
                 plan.name,
                 if plan.limit > 0 {
                     format!(" (at most {} success(es) per fresh resource)", plan.limit)
                 } else {
                     String::new()
                 },
-                best.burst,
-                best.control
+                proven.join("; and ")
             ),
             evidence,
             reproduce,
         });
     }
     CheckVerdict::Ran(notes.join(" | "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mortar_engine::{BurstMode, BurstResponse, HttpVersion, SentRequest};
+
+    fn response(index: usize, status: u16, body: &str) -> BurstResponse {
+        BurstResponse {
+            index,
+            status: Some(status),
+            headers: Vec::new(),
+            body: body.as_bytes().to_vec(),
+            body_truncated: false,
+            body_sha256: String::new(),
+            sent_ns: 0,
+            received_ns: Some(0),
+            error: None,
+        }
+    }
+
+    fn report(responses: Vec<BurstResponse>) -> BurstReport {
+        BurstReport {
+            mode: BurstMode::SinglePacket,
+            protocol: HttpVersion::Http2,
+            batches: vec![responses.len()],
+            stream_limit: None,
+            release_writes: vec![1],
+            release_bytes: vec![0],
+            responses,
+            requests: Vec::new(),
+            tls: None,
+        }
+    }
+
+    fn plan(unique: Option<&str>) -> RacePlan {
+        RacePlan {
+            name: "t".into(),
+            setup: Vec::new(),
+            burst: Vec::new(),
+            success: vec![(200, 299)],
+            limit: 1,
+            rounds: 1,
+            identity: None,
+            fresh_client_cert: None,
+            state: None,
+            unique: unique.map(String::from),
+        }
+    }
+
+    fn round(control: usize, burst: usize, control_kinds: usize, states: Option<(f64, f64)>) -> Round {
+        let read = |v: f64| {
+            let ex = Exchange {
+                request: SentRequest {
+                    method: "GET".into(),
+                    url: "https://127.0.0.1/x".into(),
+                    version: HttpVersion::Http2,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                },
+                response: Response {
+                    status: 200,
+                    version: HttpVersion::Http2,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                    body_truncated: false,
+                    elapsed: Duration::ZERO,
+                    tls: None,
+                    redirects: Vec::new(),
+                    blocked_redirect: None,
+                },
+            };
+            (v, ex)
+        };
+        Round {
+            control,
+            burst,
+            control_kinds,
+            burst_per_request: vec![burst],
+            report: report(Vec::new()),
+            control_refused: None,
+            control_state: states.map(|(c, _)| read(c)),
+            burst_state: states.map(|(_, b)| read(b)),
+            duplicate: None,
+        }
+    }
+
+    #[test]
+    fn successes_prove_only_beyond_the_control_and_the_limit() {
+        assert_eq!(round(1, 3, 1, None).proofs(LIMIT_ID, 1), vec![Proof::Successes]);
+        // An action the API allows several times: the control got as many.
+        assert!(round(5, 5, 1, None).proofs(LIMIT_ID, 1).is_empty());
+        // Within the limit.
+        assert!(round(0, 1, 0, None).proofs(LIMIT_ID, 1).is_empty());
+        // Between operations, a control that let two operations through shows
+        // they are not exclusive: no proof from the count.
+        assert!(round(2, 4, 2, None).proofs(TOCTOU_ID, 1).is_empty());
+        assert_eq!(round(1, 4, 1, None).proofs(TOCTOU_ID, 1), vec![Proof::Successes]);
+    }
+
+    #[test]
+    fn a_state_that_moved_further_than_under_the_control_is_a_proof() {
+        // Same success count (a lost update), but the balance went further.
+        let r = round(1, 1, 1, Some((-100.0, -200.0)));
+        assert_eq!(r.proofs(LIMIT_ID, 1), vec![Proof::State]);
+        assert!(round(1, 1, 1, Some((-100.0, -100.0))).proofs(LIMIT_ID, 1).is_empty());
+    }
+
+    #[test]
+    fn duplicates_count_only_among_successes() {
+        let p = plan(Some("/number"));
+        let r = report(vec![
+            response(0, 200, r#"{"number": 1}"#),
+            response(1, 200, r#"{"number": 2}"#),
+            response(2, 409, r#"{"number": 2}"#),
+        ]);
+        assert_eq!(duplicate(&r, &p, "/number"), None);
+        let r = report(vec![
+            response(0, 200, r#"{"number": 1}"#),
+            response(1, 201, r#"{"number": "7"}"#),
+            response(2, 200, r#"{"number": "7"}"#),
+        ]);
+        assert_eq!(duplicate(&r, &p, "/number"), Some(("7".to_string(), vec![1, 2])));
+    }
 }

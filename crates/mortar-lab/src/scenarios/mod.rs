@@ -19,6 +19,7 @@ mod mtls_path_identity;
 mod pii_exposure;
 mod plaintext_http;
 mod race_coupon;
+mod race_first_request;
 mod race_signed;
 mod secrets_exposure;
 mod security_headers;
@@ -78,8 +79,10 @@ pub(crate) const ALL: &[Scenario] = &[
     signing::PREFIX_COMPARE_SAMPLE,
     race_coupon::SCENARIO,
     race_coupon::FROM_SPEC,
+    race_first_request::SCENARIO,
     race_signed::RESERVE,
     race_signed::ORDERS,
+    race_signed::TRANSFER,
 ];
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with

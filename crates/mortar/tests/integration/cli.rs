@@ -152,3 +152,39 @@ async fn completions_and_man_page_cover_every_command() {
     assert_eq!(bad.code, 2);
     one_line(&bad.stderr);
 }
+
+/// Each mistake in a `[[race]]` plan is one usage error naming it, before
+/// any request; a CA key that cannot be used is not echoed.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_race_plans_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "not a certificate").unwrap();
+    let key = dir.path().join("ca.key");
+    std::fs::write(&key, "-----BEGIN PRIVATE KEY-----\nU0VDUkVUU0VDUkVU\n-----END PRIVATE KEY-----\n").unwrap();
+    let plan = |extra: &str, burst: &str| {
+        format!(
+            "url = \"https://127.0.0.1:1/\"\nprofile = \"active\"\n\n[[race]]\nname = \"p\"\nburst = {{ request = \
+             \"{burst}\" }}\n{extra}"
+        )
+    };
+    let fresh = format!("fresh_client_cert = {{ ca_cert = {:?}, ca_key = {:?} }}\n", not_pem, key);
+    let cases = [
+        (plan("", "POST"), "expected `METHOD /path`"),
+        (plan("setup = [{ request = \"POST /x\", capture = { id = \"id\" } }]\n", "POST /x/{id}"), "JSON pointer"),
+        (plan("state = { request = \"GET /x\", value = \"balance\" }\n", "POST /x"), "state: value `balance`"),
+        (plan("unique = \"number\"\n", "POST /x"), "unique `number`"),
+        (plan("rounds = 0\n", "POST /x"), "rounds must be from 1 to 100"),
+        (plan("identity = \"nobody\"\n", "POST /x"), "no identity named `nobody`"),
+        (plan(&fresh, "POST /x"), "fresh_client_cert"),
+    ];
+    for (i, (text, expected)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("mortar-{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let out = mortar(&["scan", "--config", path.to_str().unwrap()], &[]).await;
+        assert_eq!(out.code, 2, "{text}\n{}", out.stderr);
+        one_line(&out.stderr);
+        assert!(out.stderr.contains(expected), "{expected}: {}", out.stderr);
+        assert!(!out.stderr.contains("U0VDUkVU"), "{}", out.stderr);
+    }
+}

@@ -243,16 +243,19 @@ async fn mortar_race_exits_2_when_the_burst_cannot_be_sent() {
     assert_eq!(out.code, 2);
 }
 
-/// Every race scenario: the vulnerable variant confirmed within its plan's
-/// rounds (3; 8 for race-orders, whose per-round rate is lower), the fixed
-/// one never reported over 20 rounds, and a standard scan of the vulnerable
-/// one sends no burst (nothing but safe methods).
+/// Every race scenario: the vulnerable variant confirmed within 3 rounds, the
+/// fixed one never reported over 20 rounds, and a standard scan of the
+/// vulnerable one sends no burst (nothing but safe methods). The transfer is
+/// proven by its balance read back too; the first-request race only shows
+/// with a never-seen client certificate per round.
 #[tokio::test(flavor = "multi_thread")]
 async fn race_scenarios_are_confirmed_when_vulnerable_and_never_when_fixed() {
     use crate::support::{assert_valid_report, finding_checks, mortar, scan_args, target};
     let _serial = SERIAL.lock().await;
     let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
-    for scenario in ["race-coupon", "race-coupon-spec", "race-reserve", "race-orders"] {
+    let scenarios =
+        ["race-coupon", "race-coupon-spec", "race-reserve", "race-orders", "race-transfer", "race-first-request"];
+    for scenario in scenarios {
         let vulnerable = target(&lab, scenario, "vulnerable");
         let check = match &vulnerable.expected[..] {
             [mortar_lab::Expected::Check(c)] => c.clone(),
@@ -271,6 +274,12 @@ async fn race_scenarios_are_confirmed_when_vulnerable_and_never_when_fixed() {
         assert_eq!(out.code, 1, "{scenario}: {}", out.stderr);
         let report = assert_valid_report(&out.stdout);
         assert_eq!(finding_checks(&report), vec![check.clone()], "{scenario}: {}", reason(&report));
+        let description = report["findings"][0]["description"].as_str().unwrap_or_default();
+        match scenario {
+            "race-transfer" => assert!(description.contains("state read back (`/balance`) moved"), "{description}"),
+            "race-first-request" => assert!(description.contains("never presented before"), "{description}"),
+            _ => {}
+        }
 
         // The fixed variant, 20 rounds.
         let fixed = target(&lab, scenario, "fixed");
