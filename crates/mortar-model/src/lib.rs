@@ -29,7 +29,7 @@ pub use identity::{
     ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, Session, SigningIdentity,
     TokenSource,
 };
-pub use report::{CategoryScore, Report, Stats, TargetInfo, Tool};
+pub use report::{CategoryScore, Compliance, ComplianceGroup, OWASP_API_TOP_10, Report, Stats, TargetInfo, Tool};
 pub use score::{Grade, ScoreCard, score};
 pub use severity::{Confidence, Severity};
 pub use target::Target;

@@ -99,6 +99,70 @@ pub struct Report {
     pub stats: Stats,
     /// Statements a reader must not miss (untested categories, active profile used).
     pub notes: Vec<String>,
+    /// The findings grouped by OWASP API Security Top 10 2023 id and by CWE.
+    #[serde(default)]
+    pub compliance: Compliance,
+}
+
+/// Findings grouped by compliance references.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Compliance {
+    /// Every OWASP API Security Top 10 2023 risk, in list order, with the
+    /// findings mapped to it (none is not a clean bill: see `categories`).
+    pub owasp_api: Vec<ComplianceGroup>,
+    /// Every CWE a finding maps to, by number.
+    pub cwe: Vec<ComplianceGroup>,
+}
+
+/// The findings mapped to one reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplianceGroup {
+    /// `API1:2023`, `CWE-639`.
+    pub id: String,
+    /// The risk's name (OWASP); `None` for CWE ids.
+    pub name: Option<String>,
+    /// Finding ids, in report order (suppressed ones too: each finding says so).
+    pub findings: Vec<String>,
+}
+
+/// The OWASP API Security Top 10, 2023 edition.
+pub const OWASP_API_TOP_10: [(&str, &str); 10] = [
+    ("API1:2023", "Broken Object Level Authorization"),
+    ("API2:2023", "Broken Authentication"),
+    ("API3:2023", "Broken Object Property Level Authorization"),
+    ("API4:2023", "Unrestricted Resource Consumption"),
+    ("API5:2023", "Broken Function Level Authorization"),
+    ("API6:2023", "Unrestricted Access to Sensitive Business Flows"),
+    ("API7:2023", "Server Side Request Forgery"),
+    ("API8:2023", "Security Misconfiguration"),
+    ("API9:2023", "Improper Inventory Management"),
+    ("API10:2023", "Unsafe Consumption of APIs"),
+];
+
+impl Compliance {
+    /// Groups `findings` (already in report order).
+    pub fn of(findings: &[Finding]) -> Compliance {
+        let ids = |pick: &dyn Fn(&Finding) -> bool| -> Vec<String> {
+            findings.iter().filter(|f| pick(f)).map(|f| f.id.clone()).collect()
+        };
+        let owasp_api = OWASP_API_TOP_10
+            .iter()
+            .map(|(id, name)| ComplianceGroup {
+                id: (*id).to_string(),
+                name: Some((*name).to_string()),
+                findings: ids(&|f: &Finding| f.references.owasp_api.iter().any(|o| o == id)),
+            })
+            .collect();
+        let mut cwes: Vec<String> = findings.iter().flat_map(|f| f.references.cwe.iter().cloned()).collect();
+        let number = |c: &String| c.trim_start_matches("CWE-").parse::<u32>().unwrap_or(u32::MAX);
+        cwes.sort_by_key(|c| (number(c), c.clone()));
+        cwes.dedup();
+        let cwe = cwes
+            .into_iter()
+            .map(|id| ComplianceGroup { findings: ids(&|f: &Finding| f.references.cwe.contains(&id)), id, name: None })
+            .collect();
+        Compliance { owasp_api, cwe }
+    }
 }
 
 /// The parts of a report a scan produces; [`Report::assemble`] derives the rest.
@@ -169,6 +233,7 @@ impl Report {
             gate_score: gate_card.total,
             categories,
             coverage,
+            compliance: Compliance::of(&findings),
             findings,
             stats,
             notes,

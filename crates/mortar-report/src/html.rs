@@ -64,7 +64,7 @@ fn finding(out: &mut String, f: &Finding) {
     let place = f.endpoint.as_ref().map(|e| format!("{} {}", e.method, e.path)).unwrap_or_else(|| "host-wide".into());
     let _ = write!(
         out,
-        "<section class=\"finding\"><h3><span class=\"sev {sev}\">{sev}</span> {title}</h3>\
+        "<section class=\"finding\" id=\"f-{id}\"><h3><span class=\"sev {sev}\">{sev}</span> {title}</h3>\
          <p><code>{check}</code> · {place} · {confidence} · {status:?} · id <code>{id}</code></p><p>{desc}</p>",
         sev = f.severity.as_str(),
         title = escape_html(&f.title),
@@ -92,6 +92,36 @@ fn finding(out: &mut String, f: &Finding) {
         evidence(out, e);
     }
     out.push_str("</details></section>\n");
+}
+
+/// The findings grouped by OWASP API Top 10 2023 risk and by CWE, linked to
+/// their sections.
+fn compliance(out: &mut String, report: &Report) {
+    let title = |id: &str| -> String {
+        report.findings.iter().find(|f| f.id == id).map(|f| f.title.clone()).unwrap_or_else(|| id.to_string())
+    };
+    let groups = [("OWASP API Security Top 10 (2023)", &report.compliance.owasp_api), ("CWE", &report.compliance.cwe)];
+    for (heading, groups) in groups {
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "<h2>{heading}</h2><table><tr><th>id</th><th>risk</th><th>findings</th></tr>");
+        for g in groups {
+            let links: Vec<String> = g
+                .findings
+                .iter()
+                .map(|id| format!("<a href=\"#f-{}\">{}</a>", escape_html(id), escape_html(&title(id))))
+                .collect();
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape_html(&g.id),
+                escape_html(g.name.as_deref().unwrap_or("")),
+                if links.is_empty() { "none found".to_string() } else { links.join("<br>") }
+            );
+        }
+        out.push_str("</table>\n");
+    }
 }
 
 /// The report as one HTML file that loads nothing: `default-src 'none'`
@@ -140,6 +170,7 @@ pub fn render_html(report: &Report) -> String {
     if report.findings.is_empty() {
         out.push_str("<p>No findings.</p>\n");
     }
+    compliance(&mut out, report);
     out.push_str("<h2>Coverage</h2><table><tr><th>check</th><th>status</th><th>requests</th><th>reason</th></tr>\n");
     for c in &report.coverage.checks {
         let _ = writeln!(

@@ -25,7 +25,7 @@ pub use checks::{render_checks_json, render_checks_text};
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;
-pub use sarif::{MAX_RESULTS as SARIF_MAX_RESULTS, pseudo_path, render_sarif};
+pub use sarif::{MAX_RESULTS as SARIF_MAX_RESULTS, SpecLocation, pseudo_path, render_sarif};
 pub use summary::{SummaryOptions, render_summary};
 
 use mortar_model::Report;

@@ -82,14 +82,46 @@ fn rule(info: &CheckInfo) -> Value {
     })
 }
 
-fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
-    let logical = finding.endpoint.as_ref().map(|e| format!("{} {}", e.method, e.path));
-    let mut location = json!({
-        "physicalLocation": {
+/// Where the API description defines one operation: the physical location
+/// of its findings in SARIF.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecLocation {
+    /// Upper-case method.
+    pub method: String,
+    /// Path template as findings name it (base path included).
+    pub path: String,
+    /// The description file: a path relative to the repository root (the
+    /// working directory), or an absolute URI (`file://`, `https://`).
+    pub uri: String,
+    /// Whether `uri` is relative to the repository root.
+    pub relative: bool,
+    /// 1-based line of the operation.
+    pub line: u32,
+}
+
+/// The operation's line in the description when known, else a
+/// repository-relative pseudo-path per endpoint (line 1).
+fn physical_location(finding: &Finding, spec: &[SpecLocation]) -> Value {
+    let found = finding
+        .endpoint
+        .as_ref()
+        .and_then(|e| spec.iter().find(|s| s.method.eq_ignore_ascii_case(&e.method) && s.path == e.path));
+    match found {
+        Some(s) if s.relative => json!({
+            "artifactLocation": {"uri": s.uri, "uriBaseId": "%SRCROOT%"},
+            "region": {"startLine": s.line}
+        }),
+        Some(s) => json!({"artifactLocation": {"uri": s.uri}, "region": {"startLine": s.line}}),
+        None => json!({
             "artifactLocation": {"uri": pseudo_path(finding), "uriBaseId": "%SRCROOT%"},
             "region": {"startLine": 1}
-        }
-    });
+        }),
+    }
+}
+
+fn result(finding: &Finding, rule_index: Option<usize>, spec: &[SpecLocation]) -> Value {
+    let logical = finding.endpoint.as_ref().map(|e| format!("{} {}", e.method, e.path));
+    let mut location = json!({"physicalLocation": physical_location(finding, spec)});
     if let Some(name) = &logical {
         location["logicalLocations"] = json!([{"fullyQualifiedName": name, "kind": "resource"}]);
     }
@@ -128,8 +160,9 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
 }
 
 /// The report as SARIF 2.1.0. `catalogue` gives the rules (one per check);
-/// a finding of a check missing from it still gets a minimal rule.
-pub fn render_sarif(report: &Report, catalogue: &[CheckInfo]) -> String {
+/// a finding of a check missing from it still gets a minimal rule. `spec`
+/// places findings of described operations at their line in the description.
+pub fn render_sarif(report: &Report, catalogue: &[CheckInfo], spec: &[SpecLocation]) -> String {
     let mut rules: Vec<Value> = catalogue.iter().map(rule).collect();
     let mut ids: Vec<String> = catalogue.iter().map(|c| c.id.to_string()).collect();
     for f in &report.findings {
@@ -143,8 +176,12 @@ pub fn render_sarif(report: &Report, catalogue: &[CheckInfo]) -> String {
             }));
         }
     }
-    let results: Vec<Value> =
-        report.findings.iter().take(MAX_RESULTS).map(|f| result(f, ids.iter().position(|id| *id == f.check))).collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .take(MAX_RESULTS)
+        .map(|f| result(f, ids.iter().position(|id| *id == f.check), spec))
+        .collect();
     let sarif = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",

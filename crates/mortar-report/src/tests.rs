@@ -633,7 +633,7 @@ fn sarif_has_a_rule_per_check_and_a_located_fingerprinted_result_per_finding() {
         remediation: mortar_model::Remediation { summary: "Check ownership.", actix_web: "a", axum: "b" },
         references: mortar_model::References { owasp_api: &["API1:2023"], cwe: &["CWE-639"] },
     }];
-    let sarif: Value = serde_json::from_str(&crate::render_sarif(&report, &catalogue)).unwrap();
+    let sarif: Value = serde_json::from_str(&crate::render_sarif(&report, &catalogue, &[])).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let run = &sarif["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
@@ -691,12 +691,15 @@ fn html_loads_nothing_and_escapes_target_text() {
     let html = crate::render_html(&report);
     assert!(html.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""));
     assert!(!html.contains("<script") && !html.contains("<img"), "target text must be escaped");
-    // Nothing is fetched: no tag has a src/href/action attribute, and the
-    // stylesheet has no url() or @import (target text only appears escaped).
+    // Nothing is fetched: no tag has a src/action attribute, an href only
+    // points within the page (`#f-<id>`), and the stylesheet has no url() or
+    // @import (target text only appears escaped).
     for tag in html.split('<').skip(1).map(|t| t.split('>').next().unwrap_or("")) {
-        for attribute in ["src=", "href=", "action=", "srcset="] {
+        for attribute in ["src=", "action=", "srcset="] {
             assert!(!tag.contains(attribute), "tag <{tag}> has {attribute}");
         }
+        let hrefs = tag.matches("href=").count();
+        assert_eq!(hrefs, tag.matches("href=\"#").count(), "tag <{tag}> links outside the page");
     }
     let style = html.split("<style>").nth(1).and_then(|s| s.split("</style>").next()).unwrap();
     assert!(!style.contains("url(") && !style.contains("@import"));
@@ -705,4 +708,72 @@ fn html_loads_nothing_and_escapes_target_text() {
         assert!(html.contains(&crate::html_escape_for_tests(&f.title)), "missing {}", f.title);
     }
     assert!(html.contains("@media print"));
+}
+
+#[test]
+fn sarif_places_described_operations_at_their_line_and_the_rest_at_a_pseudo_path() {
+    let report = sample_report();
+    let described = report.findings.iter().find_map(|f| f.endpoint.clone()).expect("a finding with an endpoint");
+    let spec = [
+        crate::SpecLocation {
+            method: described.method.clone(),
+            path: described.path.clone(),
+            uri: "api/openapi.yaml".into(),
+            relative: true,
+            line: 42,
+        },
+        crate::SpecLocation {
+            method: "GET".into(),
+            path: "/elsewhere".into(),
+            uri: "file:///srv/spec.json".into(),
+            relative: false,
+            line: 7,
+        },
+    ];
+    let sarif: Value = serde_json::from_str(&crate::render_sarif(&report, &[], &spec)).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    for (result, finding) in results.iter().zip(&report.findings) {
+        let physical = &result["locations"][0]["physicalLocation"];
+        if finding.endpoint.as_ref() == Some(&described) {
+            assert_eq!(physical["artifactLocation"]["uri"], "api/openapi.yaml");
+            assert_eq!(physical["artifactLocation"]["uriBaseId"], "%SRCROOT%");
+            assert_eq!(physical["region"]["startLine"], 42);
+        } else {
+            assert!(physical["artifactLocation"]["uri"].as_str().unwrap().starts_with("api/"), "{physical}");
+            assert_eq!(physical["region"]["startLine"], 1);
+        }
+    }
+}
+
+#[test]
+fn compliance_groups_every_finding_under_its_owasp_risks_and_cwes() {
+    let report = sample_report();
+    let compliance = &report.compliance;
+    assert_eq!(compliance.owasp_api.len(), 10);
+    assert_eq!(compliance.owasp_api[0].id, "API1:2023");
+    let mut mapped = 0;
+    for f in &report.findings {
+        for o in &f.references.owasp_api {
+            let group = compliance.owasp_api.iter().find(|g| &g.id == o).expect("a 2023 id");
+            assert!(group.findings.contains(&f.id), "{} not under {o}", f.id);
+            mapped += 1;
+        }
+        for c in &f.references.cwe {
+            assert!(compliance.cwe.iter().any(|g| &g.id == c && g.findings.contains(&f.id)), "{c}");
+        }
+    }
+    assert!(mapped > 0, "the sample maps findings to OWASP ids");
+    // No group lists a finding that does not name it.
+    for g in compliance.owasp_api.iter().chain(&compliance.cwe) {
+        for id in &g.findings {
+            let f = report.findings.iter().find(|f| &f.id == id).unwrap();
+            assert!(f.references.owasp_api.contains(&g.id) || f.references.cwe.contains(&g.id));
+        }
+    }
+    let numbers: Vec<u32> = compliance.cwe.iter().map(|g| g.id.trim_start_matches("CWE-").parse().unwrap()).collect();
+    assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+    let html = crate::render_html(&report);
+    assert!(html.contains("OWASP API Security Top 10 (2023)"));
+    let first = &report.findings[0].id;
+    assert!(html.contains(&format!("id=\"f-{first}\"")) && html.contains(&format!("href=\"#f-{first}\"")));
 }

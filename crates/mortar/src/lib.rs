@@ -153,8 +153,8 @@ async fn scan_command(
             format!("mortar: scanning {} ({} profile)...\n", settings.target.url, settings.profile).as_bytes(),
         );
     }
-    let report = match scan::execute(&settings).await {
-        Ok(report) => report,
+    let (report, spec_sources) = match scan::execute_with_sources(&settings).await {
+        Ok(done) => done,
         Err(e) => {
             error_line(stderr, &error::one_line(&anyhow::Error::new(e)));
             return exit::ERROR;
@@ -165,7 +165,7 @@ async fn scan_command(
     let render = |format: scan::Format, color: bool| match format {
         scan::Format::Json => mortar_report::render_json(&report),
         scan::Format::Summary => mortar_report::render_summary(&report, &mortar_report::SummaryOptions { color }),
-        scan::Format::Sarif => mortar_report::render_sarif(&report, &catalogue),
+        scan::Format::Sarif => mortar_report::render_sarif(&report, &catalogue, &spec_sources),
         scan::Format::Junit => {
             mortar_report::render_junit(&report, settings.gates.fail_on.unwrap_or(mortar_model::Severity::High))
         }

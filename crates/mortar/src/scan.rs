@@ -12,6 +12,7 @@ use mortar_model::{
     CheckCoverage, Coverage, FindingStatus, Framework, Gates, Identity, IdentityCoverage, Profile, Report, Severity,
     Target, TargetInfo, Tool,
 };
+use mortar_report::SpecLocation;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -463,7 +464,46 @@ pub fn plan_text(settings: &Settings) -> Result<String, UsageError> {
 }
 
 /// Runs a scan and returns its report (gates are applied by the caller).
+/// Runs a scan: the report.
 pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
+    Ok(execute_with_sources(settings).await?.0)
+}
+
+/// Where the API description defines each operation, for SARIF locations:
+/// paths under the working directory become relative to it (the repository
+/// root in CI), others absolute `file://` URIs, fetched descriptions their URL.
+fn spec_locations(operations: &[ScanOperation]) -> Vec<SpecLocation> {
+    let cwd = std::env::current_dir().ok();
+    operations
+        .iter()
+        .filter_map(|op| {
+            let (file, line, _) = op.source.as_ref()?;
+            let line = (*line)?;
+            let (uri, relative) = if crate::spec::is_url(file) {
+                (file.clone(), false)
+            } else {
+                let path = std::path::Path::new(file);
+                let under_cwd = cwd.as_ref().and_then(|c| path.strip_prefix(c).ok());
+                match (path.is_absolute(), under_cwd) {
+                    (false, _) => (file.trim_start_matches("./").to_string(), true),
+                    (true, Some(rel)) => (rel.display().to_string(), true),
+                    (true, None) => (format!("file://{}", path.display()), false),
+                }
+            };
+            let uri = uri.replace('\\', "/").replace(' ', "%20");
+            Some(SpecLocation {
+                method: op.endpoint.method.clone(),
+                path: op.endpoint.path.clone(),
+                uri,
+                relative,
+                line,
+            })
+        })
+        .collect()
+}
+
+/// Runs a scan: the report, and where the description defines each operation.
+pub async fn execute_with_sources(settings: &Settings) -> Result<(Report, Vec<SpecLocation>), ScanError> {
     let started_at =
         time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let clock = Instant::now();
@@ -574,7 +614,8 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
     if stats.deadline_reached {
         notes.push("The scan deadline (--max-time) was reached: some checks are inconclusive.".into());
     }
-    Ok(Report::assemble(ReportParts {
+    let sources = spec_locations(&ctx.operations);
+    let report = Report::assemble(ReportParts {
         tool: Tool { name: "mortar".into(), version: env!("CARGO_PKG_VERSION").into() },
         target: TargetInfo { url: target.url.clone(), spec: spec_label },
         profile: settings.profile,
@@ -584,7 +625,8 @@ pub async fn execute(settings: &Settings) -> Result<Report, ScanError> {
         findings,
         stats,
         notes,
-    }))
+    });
+    Ok((report, sources))
 }
 
 fn registry_order(ran: Vec<CheckCoverage>, skipped: Vec<CheckCoverage>) -> Vec<CheckCoverage> {

@@ -39,7 +39,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     // What this server answers for a route it does not have: a documented
     // operation whose 404 looks different is routed, and its 404 is the
     // application's "no such object" for the synthesized id.
-    let unrouted = {
+    // Asked only when some operation answered 404 to every caller.
+    let all_404 = |op: &crate::context::ScanOperation| {
+        sweep.get(&op.endpoint).is_some_and(|reaches| {
+            let answers: Vec<_> = answered(reaches).collect();
+            !answers.is_empty() && answers.iter().all(|(_, ex)| ex.response.status == 404)
+        })
+    };
+    let unrouted = if !ctx.operations.iter().any(all_404) {
+        None
+    } else {
         let probe = format!("{}/mortar-no-such-route-4f2a", ctx.target.base_path.trim_end_matches('/'));
         let request = mortar_engine::Request::get(&ctx.origin, probe.clone()).identity(ctx.primary_identity());
         ctx.send(CHECK.info.id, None, request).await.ok().map(|ex| (probe, ex))

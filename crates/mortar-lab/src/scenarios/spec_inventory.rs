@@ -75,7 +75,7 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
     let identity_path = ctx.dir().join(format!("{}-{variant}.identity", SCENARIO.name));
     crate::write_private_file(&identity_path, authorization.as_bytes())?;
     let spec_path = ctx.dir().join(format!("{}-{variant}.openapi.json", SCENARIO.name));
-    crate::write_private_file(&spec_path, description().to_string().as_bytes())?;
+    crate::write_private_file(&spec_path, serde_json::to_string_pretty(&description()).unwrap_or_default().as_bytes())?;
     let addr = ctx.serve_axum(router(variant, Auth(authorization.into())))?;
 
     let mut scan_args = ctx.ca_args();

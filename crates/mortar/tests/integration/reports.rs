@@ -7,10 +7,35 @@ use mortar_lab::{Lab, LabOptions};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// Checks the SARIF structure GitHub code scanning needs and returns the
-/// fingerprints by target.
+/// The official SARIF 2.1.0 schema (as shipped in Microsoft's SARIF
+/// multitool, fetched by `.ci/run`) from MORTAR_SARIF_SCHEMA. Without it the
+/// schema part is skipped, saying so, unless MORTAR_REQUIRE_SARIF_SCHEMA=1.
+fn sarif_schema() -> Option<&'static jsonschema::Validator> {
+    static SCHEMA: std::sync::OnceLock<Option<jsonschema::Validator>> = std::sync::OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let required = std::env::var("MORTAR_REQUIRE_SARIF_SCHEMA").as_deref() == Ok("1");
+            let Ok(path) = std::env::var("MORTAR_SARIF_SCHEMA") else {
+                assert!(!required, "MORTAR_REQUIRE_SARIF_SCHEMA=1 but MORTAR_SARIF_SCHEMA is not set");
+                eprintln!("SKIP: SARIF schema validation (set MORTAR_SARIF_SCHEMA to sarif-2.1.0.json)");
+                return None;
+            };
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            let schema: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+            Some(jsonschema::validator_for(&schema).expect("the SARIF schema compiles"))
+        })
+        .as_ref()
+}
+
+/// Checks the SARIF against the official schema and the structure GitHub
+/// code scanning needs; returns the fingerprints by target.
 fn check_sarif(text: &str, what: &str) -> Vec<String> {
     let sarif: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: SARIF is not JSON: {e}"));
+    if let Some(schema) = sarif_schema() {
+        let errors: Vec<String> =
+            schema.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path())).take(20).collect();
+        assert!(errors.is_empty(), "{what}: not valid SARIF 2.1.0:\n{}", errors.join("\n"));
+    }
     assert_eq!(sarif["version"], "2.1.0", "{what}");
     let run = &sarif["runs"][0];
     let rules: Vec<&str> =
@@ -211,4 +236,48 @@ async fn a_fixed_baseline_makes_only_the_flaw_new() {
         .collect();
     assert_eq!(new, expected);
     lab.shutdown();
+}
+
+/// The schema check itself: a minimal log passes, one without its tool fails.
+#[test]
+fn the_sarif_schema_check_rejects_a_broken_log() {
+    let Some(schema) = sarif_schema() else { return };
+    let valid =
+        serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "mortar"}}, "results": []}]});
+    assert!(schema.is_valid(&valid));
+    let broken = serde_json::json!({"version": "2.1.0", "runs": [{"results": [{"level": "loud"}]}]});
+    assert!(!schema.is_valid(&broken));
+}
+
+/// With an API description, a finding on a described operation points at
+/// the operation's line in that file (an absolute `file://` URI here: the
+/// lab writes its descriptions outside the working directory).
+#[tokio::test(flavor = "multi_thread")]
+async fn sarif_locates_described_operations_in_the_description() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = crate::support::target(&lab, "spec-inventory", "vulnerable");
+    let spec = t.spec.clone().expect("spec-inventory has a description");
+    let out = mortar(&scan_args(t, &["--format", "sarif"]), &[]).await;
+    let text = std::fs::read_to_string(&spec).unwrap();
+    lab.shutdown();
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    let sarif: Value = serde_json::from_str(&out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let deprecated = results
+        .iter()
+        .find(|r| r["ruleId"] == "inventory.deprecated-operation-live")
+        .expect("the deprecated operation is reported");
+    let physical = &deprecated["locations"][0]["physicalLocation"];
+    assert_eq!(physical["artifactLocation"]["uri"].as_str().unwrap(), format!("file://{spec}"));
+    let line = physical["region"]["startLine"].as_u64().unwrap() as usize;
+    assert!(line > 1 && line <= lines.len(), "{physical}");
+    // The line holds the operation (its method key) under the deprecated path.
+    assert!(lines[line - 1].contains("\"get\""), "line {line}: {}", lines[line - 1]);
+    let before = lines[..line].iter().rev().find(|l| l.contains("\"/")).unwrap();
+    assert!(before.contains("legacy"), "{before}");
+    // An undocumented endpoint has no line in the description: a pseudo-path.
+    let undocumented = results.iter().find(|r| r["ruleId"] == "inventory.undocumented-endpoints").unwrap();
+    let uri = undocumented["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].as_str().unwrap();
+    assert!(uri.starts_with("api/"), "{uri}");
 }
