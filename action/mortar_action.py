@@ -116,7 +116,11 @@ def get_binary(workdir):
     except Exception as error:  # any failure: fall back to building
         notice("warning", f"no release binary ({error}); building mortar with cargo")
     root = env("GITHUB_ACTION_PATH", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    subprocess.run(["cargo", "install", "--locked", "--path", os.path.join(root, "crates", "mortar"), "--root", workdir], check=True)
+    try:
+        subprocess.run(["cargo", "install", "--locked", "--path", os.path.join(root, "crates", "mortar"), "--root", workdir], check=True)
+    except (OSError, subprocess.CalledProcessError) as error:
+        notice("error", f"cannot build mortar with cargo either ({error})")
+        return None
     return os.path.join(workdir, "bin", "mortar")
 
 
@@ -206,6 +210,8 @@ def main():
         event = json.load(open(env("GITHUB_EVENT_PATH")))
     workdir = tempfile.mkdtemp(prefix="mortar-action-", dir=env("RUNNER_TEMP") or None)
     binary = get_binary(workdir)
+    if binary is None:
+        return 2
     command, child_env, reports = scan_command(binary, workdir)
     code = subprocess.run(command, env=child_env).returncode
     if code not in (0, 1) or not os.path.exists(reports["json"]):

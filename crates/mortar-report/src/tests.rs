@@ -248,6 +248,20 @@ fn empty_report() -> Report {
     })
 }
 
+/// The one check the sample's SARIF rules describe.
+fn sample_catalogue() -> [mortar_model::CheckInfo; 1] {
+    [mortar_model::CheckInfo {
+        id: "bola.cross-identity-read",
+        category: Category::Bola,
+        severity: Severity::High,
+        profile: mortar_model::Profile::Standard,
+        title: "Object readable by another identity",
+        description: "Reads objects as another identity.",
+        remediation: mortar_model::Remediation { summary: "Check ownership.", actix_web: "a", axum: "b" },
+        references: mortar_model::References { owasp_api: &["API1:2023"], cwe: &["CWE-639"] },
+    }]
+}
+
 fn sample_value() -> Value {
     serde_json::to_value(sample_report()).unwrap()
 }
@@ -623,16 +637,7 @@ fn checks_json_lists_every_check_with_its_metadata() {
 #[test]
 fn sarif_has_a_rule_per_check_and_a_located_fingerprinted_result_per_finding() {
     let report = sample_report();
-    let catalogue = [mortar_model::CheckInfo {
-        id: "bola.cross-identity-read",
-        category: Category::Bola,
-        severity: Severity::High,
-        profile: mortar_model::Profile::Standard,
-        title: "Object readable by another identity",
-        description: "Reads objects as another identity.",
-        remediation: mortar_model::Remediation { summary: "Check ownership.", actix_web: "a", axum: "b" },
-        references: mortar_model::References { owasp_api: &["API1:2023"], cwe: &["CWE-639"] },
-    }];
+    let catalogue = sample_catalogue();
     let sarif: Value = serde_json::from_str(&crate::render_sarif(&report, &catalogue, &[])).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
     let run = &sarif["runs"][0];
@@ -776,4 +781,87 @@ fn compliance_groups_every_finding_under_its_owasp_risks_and_cwes() {
     assert!(html.contains("OWASP API Security Top 10 (2023)"));
     let first = &report.findings[0].id;
     assert!(html.contains(&format!("id=\"f-{first}\"")) && html.contains(&format!("href=\"#f-{first}\"")));
+}
+
+// ---------------------------------------------------------------- snapshots
+
+/// Replaces what changes between runs (RFC 3339 timestamps, loopback ports)
+/// so a snapshot compares only what a format decides.
+fn redact_volatile(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let rest = &text[i..];
+        // 2024-05-01T10:00:00Z, 2024-05-01T10:00:00.5+02:00
+        let is_timestamp = rest.len() >= 19
+            && rest.as_bytes()[..19].iter().enumerate().all(|(k, b)| match k {
+                4 | 7 => *b == b'-',
+                10 => *b == b'T',
+                13 | 16 => *b == b':',
+                _ => b.is_ascii_digit(),
+            });
+        if is_timestamp {
+            let end =
+                rest[19..].find(|c: char| !(c.is_ascii_digit() || ".:+-Z".contains(c))).map_or(rest.len(), |e| e + 19);
+            out.push_str("<TIMESTAMP>");
+            i += end;
+            continue;
+        }
+        if let Some(after) = rest.strip_prefix("127.0.0.1:") {
+            let digits = after.find(|c: char| !c.is_ascii_digit()).unwrap_or(after.len());
+            if digits > 0 {
+                out.push_str("127.0.0.1:<PORT>");
+                i += "127.0.0.1:".len() + digits;
+                continue;
+            }
+        }
+        let c = rest.chars().next().unwrap_or_default();
+        out.push(c);
+        i += c.len_utf8();
+    }
+    out
+}
+
+#[test]
+fn redaction_hides_only_timestamps_and_ports() {
+    let text = "at 2024-05-01T10:00:00.5+02:00 on https://127.0.0.1:8443/x, version 1.2.3, 127.0.0.1 alone";
+    assert_eq!(redact_volatile(text), "at <TIMESTAMP> on https://127.0.0.1:<PORT>/x, version 1.2.3, 127.0.0.1 alone");
+}
+
+/// Every format of the sample report, compared with the committed
+/// `snapshots/sample.*` files (timestamps and ports redacted). After an
+/// intended change: `MORTAR_UPDATE_SNAPSHOTS=1 cargo test -p mortar-report`,
+/// then review the diff.
+#[test]
+fn every_format_matches_its_snapshot() {
+    let report = sample_report();
+    let catalogue = sample_catalogue();
+    let outputs = [
+        ("sample.json", render_json(&report)),
+        ("sample.summary.txt", render_summary(&report, &SummaryOptions { color: false })),
+        ("sample.sarif", crate::render_sarif(&report, &catalogue, &[])),
+        ("sample.junit.xml", crate::render_junit(&report, Severity::High)),
+        ("sample.md", crate::render_markdown(&report)),
+        ("sample.html", crate::render_html(&report)),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots");
+    let update = std::env::var("MORTAR_UPDATE_SNAPSHOTS").as_deref() == Ok("1");
+    let mut changed = Vec::new();
+    for (name, output) in outputs {
+        let output = redact_volatile(&output);
+        let path = dir.join(name);
+        if update {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&path, &output).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e} (MORTAR_UPDATE_SNAPSHOTS=1 writes it)", path.display()));
+        if expected != output {
+            let line = expected.lines().zip(output.lines()).position(|(a, b)| a != b).map_or(0, |l| l + 1);
+            changed.push(format!("{name} (first difference at line {line})"));
+        }
+    }
+    assert!(changed.is_empty(), "formats changed: {} (MORTAR_UPDATE_SNAPSHOTS=1 to accept)", changed.join(", "));
 }

@@ -1,7 +1,9 @@
 //! The GitHub Action's script (action/mortar_action.py) against a loopback
 //! fake of the GitHub API and a lab target: SARIF upload, one pull-request
 //! comment updated in place, job summary, outputs, the gate's exit code, a
-//! fork pull request with a read-only token, and no secret anywhere.
+//! fork pull request with a read-only token, and no secret anywhere; and the
+//! release path (asset and checksum from a loopback release server, a
+//! tampered asset refused before it runs).
 
 use crate::support::target;
 use axum::Router;
@@ -97,17 +99,39 @@ struct Run {
 }
 
 async fn run_action(api: &str, event_path: &str, target: &mortar_lab::LabTarget, identity: &str) -> Run {
+    run_action_with(api, event_path, target, identity, None).await
+}
+
+/// Where the action gets mortar from when it is not given one: a release
+/// server (`GITHUB_SERVER_URL`) and the PATH the script sees.
+struct Release {
+    server: String,
+    path: String,
+}
+
+async fn run_action_with(
+    api: &str,
+    event_path: &str,
+    target: &mortar_lab::LabTarget,
+    identity: &str,
+    release: Option<&Release>,
+) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.md");
     let outputs = dir.path().join("outputs.txt");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../action/mortar_action.py");
     let ca = target.scan_args[1].clone();
-    let mut command = tokio::process::Command::new("python3");
+    let mut command = tokio::process::Command::new(python3_path());
+    command.arg(script).env_clear();
+    match release {
+        None => command
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("MORTAR_BIN", env!("CARGO_BIN_EXE_mortar")),
+        Some(r) => {
+            command.env("PATH", &r.path).env("GITHUB_SERVER_URL", &r.server).env("MORTAR_RELEASE_REPO", "acme/mortar")
+        }
+    };
     command
-        .arg(script)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("MORTAR_BIN", env!("CARGO_BIN_EXE_mortar"))
         .env("INPUT_URL", &target.url)
         .env("INPUT_ARGS", format!("--ca-cert {ca}"))
         .env("INPUT_THRESHOLD", "100")
@@ -132,6 +156,114 @@ async fn run_action(api: &str, event_path: &str, target: &mortar_lab::LabTarget,
 
 fn python3_available() -> bool {
     std::process::Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+/// The Python interpreter itself (not a launcher shim), so a test can give
+/// the script a PATH without python, bash or cargo on it.
+fn python3_path() -> std::path::PathBuf {
+    let out = std::process::Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output();
+    out.ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .filter(|p| !p.is_empty())
+        .map(Into::into)
+        .unwrap_or_else(|| "python3".into())
+}
+
+/// A release asset as the release workflow makes it: a tar.gz holding one
+/// `mortar` file, and its `<sha256>  <name>` line.
+fn release_asset(dir: &std::path::Path, mortar: &std::path::Path) -> (Vec<u8>, String) {
+    let archive = dir.join("asset.tar.gz");
+    let packed = std::process::Command::new(python3_path())
+        .args(["-c", "import sys, tarfile\nwith tarfile.open(sys.argv[1], 'w:gz') as t: t.add(sys.argv[2], 'mortar')"])
+        .arg(&archive)
+        .arg(mortar)
+        .status()
+        .unwrap();
+    assert!(packed.success());
+    let bytes = std::fs::read(&archive).unwrap();
+    let digest = std::process::Command::new(python3_path())
+        .args(["-c", "import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let sum = String::from_utf8(digest.stdout).unwrap().trim().to_string();
+    (bytes, format!("{sum}  mortar-x86_64-unknown-linux-musl.tar.gz\n"))
+}
+
+/// Release files by name, and every name asked for.
+type Releases = Arc<(Vec<(&'static str, Vec<u8>)>, Mutex<Vec<String>>)>;
+
+/// Serves `files` under `/acme/mortar/releases/latest/download/`, recording each name asked.
+async fn fake_releases(files: Vec<(&'static str, Vec<u8>)>) -> (String, Releases) {
+    let shared: Releases = Arc::new((files, Mutex::new(Vec::new())));
+    async fn asset(State(s): State<Releases>, Path(name): Path<String>) -> (StatusCode, Vec<u8>) {
+        s.1.lock().unwrap().push(name.clone());
+        match s.0.iter().find(|(n, _)| *n == name) {
+            Some((_, bytes)) => (StatusCode::OK, bytes.clone()),
+            None => (StatusCode::NOT_FOUND, Vec::new()),
+        }
+    }
+    let app =
+        Router::new().route("/acme/mortar/releases/latest/download/{name}", get(asset)).with_state(shared.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, shared)
+}
+
+/// Without MORTAR_BIN the action fetches the release asset and its checksum
+/// from the action's repository (a loopback fake), verifies it and scans
+/// with it; a tampered asset is refused before it can run, and with no cargo
+/// to build from source the action stops with exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_action_runs_a_verified_release_binary_and_refuses_a_tampered_one() {
+    if !python3_available() {
+        eprintln!("SKIP: python3 is not installed; the action's script cannot run here");
+        return;
+    }
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let t = target(&lab, "version-disclosure", "fixed");
+    let token_file = t.scan_args.iter().find_map(|a| a.strip_prefix("alice=Authorization:@")).unwrap();
+    let secret = std::fs::read_to_string(token_file).unwrap();
+    let (api, _fake) = fake_github().await;
+    let dir = tempfile::tempdir().unwrap();
+    let event_path = event(dir.path(), "pr.json", "acme/api");
+    let no_cargo = dir.path().join("empty-path");
+    std::fs::create_dir(&no_cargo).unwrap();
+    let asset = "mortar-x86_64-unknown-linux-musl.tar.gz";
+
+    let (good, good_sum) = release_asset(dir.path(), std::path::Path::new(env!("CARGO_BIN_EXE_mortar")));
+    let (server, asked) = fake_releases(vec![
+        (asset, good.clone()),
+        ("mortar-x86_64-unknown-linux-musl.tar.gz.sha256", good_sum.clone().into_bytes()),
+    ])
+    .await;
+    let release = Release { server, path: no_cargo.display().to_string() };
+    let run = run_action_with(&api, &event_path, t, &secret, Some(&release)).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("building mortar with cargo"), "{}", run.stderr);
+    assert!(run.outputs.contains("grade="), "{}", run.outputs);
+    assert_eq!(asked.1.lock().unwrap().clone(), vec![asset.to_string(), format!("{asset}.sha256")]);
+
+    // A tampered asset (a script that would leave a mark) with the genuine checksum.
+    let mark = dir.path().join("tampered-binary-ran");
+    let evil = dir.path().join("evil");
+    std::fs::create_dir(&evil).unwrap();
+    let script = evil.join("mortar");
+    std::fs::write(&script, format!("#!/bin/sh\ntouch {}\n", mark.display())).unwrap();
+    let (tampered, _) = release_asset(&evil, &script);
+    let (server, _) = fake_releases(vec![
+        (asset, tampered),
+        ("mortar-x86_64-unknown-linux-musl.tar.gz.sha256", good_sum.into_bytes()),
+    ])
+    .await;
+    let release = Release { server, path: no_cargo.display().to_string() };
+    let run = run_action_with(&api, &event_path, t, &secret, Some(&release)).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("checksum mismatch"), "{}", run.stderr);
+    assert!(run.stderr.contains("cannot build mortar with cargo"), "{}", run.stderr);
+    assert!(!mark.exists(), "the tampered binary ran");
+    lab.shutdown();
 }
 
 #[tokio::test(flavor = "multi_thread")]
