@@ -195,6 +195,28 @@ pub struct Observation {
     pub reproduce: String,
 }
 
+impl Observation {
+    /// A confirmed observation at `endpoint`, with the check's own title and
+    /// severity; set `component` or the overrides on the result when needed.
+    pub fn confirmed(
+        endpoint: Endpoint,
+        description: String,
+        evidence: Vec<Evidence>,
+        reproduce: String,
+    ) -> Observation {
+        Observation {
+            endpoint: Some(endpoint),
+            component: None,
+            severity: None,
+            confidence: Confidence::Confirmed,
+            title: None,
+            description,
+            evidence,
+            reproduce,
+        }
+    }
+}
+
 /// How many evidence pairs one finding keeps, to bound report size.
 pub const MAX_EVIDENCE_PER_FINDING: usize = 4;
 

@@ -1,5 +1,6 @@
 //! One module per check; each exports `pub static CHECK: Check`.
 
+pub mod bola;
 pub mod certificate;
 pub mod cookie_flags;
 pub mod cors_origin_bypass;

@@ -6,6 +6,7 @@ use crate::serve::LabContext;
 use crate::{Expected, LabError, LabTarget, Variant};
 use std::net::SocketAddr;
 
+mod bola_invoices;
 mod certificate;
 mod cookie_flags;
 mod cors;
@@ -83,6 +84,7 @@ pub(crate) const ALL: &[Scenario] = &[
     race_signed::RESERVE,
     race_signed::ORDERS,
     race_signed::TRANSFER,
+    bola_invoices::SCENARIO,
 ];
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with

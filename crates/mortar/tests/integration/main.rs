@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod action;
 mod cli;
 mod engine;
