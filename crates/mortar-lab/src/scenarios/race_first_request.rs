@@ -4,8 +4,8 @@
 //! created the first time that subject calls.
 //!
 //! Vulnerable: the handler reads the quota, treats "no row yet" as the
-//! permissive default (one export left), records the export, then writes the
-//! quota: a burst of first requests from a new certificate all see "no row"
+//! permissive default (one export left), runs the export (a read of the
+//! usage report), records it, then writes the quota: a burst of first requests from a new certificate all see "no row"
 //! and all export. Fixed: the row is initialised with `INSERT ... ON CONFLICT
 //! DO NOTHING` and spent with `UPDATE ... WHERE exports_left > 0` in one
 //! transaction, succeeding only when a row changed. Both variants verify the
@@ -140,6 +140,7 @@ async fn vulnerable_export(service: &Service, subject: &str) -> Result<Option<i6
     if left <= 0 {
         return Ok(None);
     }
+    run_export(service).await?;
     let export: i64 = sqlx::query("INSERT INTO exports (scope, subject) VALUES (?, ?) RETURNING id")
         .bind(&service.scope)
         .bind(subject)
@@ -156,6 +157,17 @@ async fn vulnerable_export(service: &Service, subject: &str) -> Result<Option<i6
     .execute(&service.pool)
     .await?;
     Ok(Some(export))
+}
+
+/// The export itself: the service's usage report (every client's exports
+/// in this scope), read before the export is recorded. It decides nothing.
+async fn run_export(service: &Service) -> Result<(), sqlx::Error> {
+    let row = sqlx::query("SELECT COUNT(*), COALESCE(SUM(id), 0) FROM exports WHERE scope = ?")
+        .bind(&service.scope)
+        .fetch_one(&service.pool)
+        .await?;
+    tracing::trace!("race-first-request: report over {} export(s)", row.get::<i64, _>(0));
+    Ok(())
 }
 
 /// The remediation: initialise atomically, spend conditionally, one transaction.
@@ -183,6 +195,7 @@ async fn fixed_export(service: &Service, subject: &str) -> Result<Option<i64>, s
     if !spent {
         return Ok(None);
     }
+    run_export(service).await?;
     let export: i64 = sqlx::query("INSERT INTO exports (scope, subject) VALUES (?, ?) RETURNING id")
         .bind(&service.scope)
         .bind(subject)
