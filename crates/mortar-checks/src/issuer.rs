@@ -83,9 +83,8 @@ impl ClientCertIssuer {
         let ca_subject_der = ca.subject().as_raw().to_vec();
         let key_text = String::from_utf8_lossy(key_pem);
         KeyPair::from_pem(&key_text).map_err(|source| IssuerError::Key { what: what.clone(), source })?;
-        let first = String::from_utf8_lossy(ca_pem).into_owned();
         Ok(ClientCertIssuer {
-            ca_pem: first,
+            ca_pem: String::from_utf8_lossy(ca_pem).into_owned(),
             ca_subject_der,
             ca_key_pem: Secret::new(key_pem.to_vec()),
             source: source.to_string(),

@@ -99,32 +99,19 @@ fn requested_id(op: &ScanOperation) -> Option<String> {
     path.trim_end_matches('/').rsplit('/').next().map(str::to_string)
 }
 
-/// Whether a listing body names `id` as some object's `id`.
-fn lists_id(body: &[u8], id: &str) -> bool {
-    fn walk(value: &Value, id: &str) -> bool {
+/// Every object `id` a body names (strings, and numbers written out), at any depth.
+fn object_ids(body: &[u8]) -> BTreeSet<String> {
+    fn walk(value: &Value, out: &mut BTreeSet<String>) {
         match value {
             Value::Object(map) => {
-                let own = map.get("id").is_some_and(|v| match v {
-                    Value::String(s) => s == id,
-                    Value::Number(n) => n.to_string() == id,
-                    _ => false,
-                });
-                own || map.values().any(|v| walk(v, id))
-            }
-            Value::Array(items) => items.iter().any(|v| walk(v, id)),
-            _ => false,
-        }
-    }
-    serde_json::from_slice::<Value>(body).is_ok_and(|v| walk(&v, id))
-}
-
-/// Every numeric `id` a listing names.
-fn listed_ids(body: &[u8]) -> BTreeSet<i64> {
-    fn walk(value: &Value, out: &mut BTreeSet<i64>) {
-        match value {
-            Value::Object(map) => {
-                if let Some(id) = map.get("id").and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok())) {
-                    out.insert(id);
+                match map.get("id") {
+                    Some(Value::String(s)) => {
+                        out.insert(s.clone());
+                    }
+                    Some(Value::Number(n)) => {
+                        out.insert(n.to_string());
+                    }
+                    _ => {}
                 }
                 map.values().for_each(|v| walk(v, out));
             }
@@ -137,6 +124,16 @@ fn listed_ids(body: &[u8]) -> BTreeSet<i64> {
         walk(&value, &mut out);
     }
     out
+}
+
+/// Whether a listing body names `id` as some object's `id`.
+fn lists_id(body: &[u8], id: &str) -> bool {
+    object_ids(body).contains(id)
+}
+
+/// Every integer `id` a listing names.
+fn listed_ids(body: &[u8]) -> BTreeSet<i64> {
+    object_ids(body).iter().filter_map(|id| id.parse().ok()).collect()
 }
 
 /// Ids next to the owner's: just above the highest, just below the lowest.

@@ -102,15 +102,7 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
         }],
         Variant::Fixed => Vec::new(),
     };
-    Ok(LabTarget {
-        scenario: SCENARIO.name.to_owned(),
-        variant,
-        url: format!("https://{addr}/"),
-        spec: Some(spec_path.display().to_string()),
-        scan_args,
-        expected,
-        allowed: Vec::new(),
-    })
+    Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, scan_args, expected))
 }
 
 /// The customer the bearer token belongs to.

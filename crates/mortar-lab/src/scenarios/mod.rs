@@ -87,6 +87,28 @@ pub(crate) const ALL: &[Scenario] = &[
     bola_invoices::SCENARIO,
 ];
 
+/// A target scanned with its API description: served over TLS at `addr`
+/// (the description's servers say where the paths live), with `scan_args`
+/// and `expected` as the scenario sets them.
+pub(crate) fn spec_target(
+    name: &str,
+    variant: Variant,
+    addr: SocketAddr,
+    spec_path: &std::path::Path,
+    scan_args: Vec<String>,
+    expected: Vec<Expected>,
+) -> LabTarget {
+    LabTarget {
+        scenario: name.to_owned(),
+        variant,
+        url: format!("https://{addr}/"),
+        spec: Some(spec_path.display().to_string()),
+        scan_args,
+        expected,
+        allowed: Vec::new(),
+    }
+}
+
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with
 /// only the lab CA, and `check` expected on the vulnerable variant alone.
 pub(crate) fn api_target(ctx: &LabContext, name: &str, variant: Variant, addr: SocketAddr, check: &str) -> LabTarget {
