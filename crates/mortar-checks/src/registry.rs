@@ -36,6 +36,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::cors_reflected_origin::CHECK,
     &checks::version_disclosure::CHECK,
     &checks::security_not_enforced::CHECK,
+    &checks::forged_token::CHECK,
     &checks::bola::CHECK,
     &checks::deprecated_live::CHECK,
     &checks::documented_missing::CHECK,

@@ -66,7 +66,7 @@ fn distinctive(value: &Value) -> Option<String> {
 }
 
 /// Every distinctive leaf value of a JSON body.
-fn leaves(body: &[u8], out: &mut BTreeSet<String>) {
+pub(crate) fn leaves(body: &[u8], out: &mut BTreeSet<String>) {
     fn walk(value: &Value, out: &mut BTreeSet<String>) {
         match value {
             Value::Object(map) => map.values().for_each(|v| walk(v, out)),

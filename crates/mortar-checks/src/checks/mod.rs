@@ -12,6 +12,7 @@ pub mod documented_missing;
 #[cfg(test)]
 pub(crate) mod exchange_fixture;
 pub(crate) mod exposure;
+pub mod forged_token;
 pub mod framework_fingerprint;
 pub mod hsts;
 pub mod jwt_weaknesses;

@@ -55,7 +55,7 @@ async fn session(State(signer): State<Arc<Signer>>) -> Json<Value> {
 }
 
 /// An HS256 compact JWS over `claims`.
-fn mint(key: &[u8], claims: &Value) -> String {
+pub(super) fn mint(key: &[u8], claims: &Value) -> String {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let input = format!("{}.{}", b64(br#"{"alg":"HS256","typ":"JWT"}"#), b64(claims.to_string().as_bytes()));
     // HMAC accepts keys of any length, so this cannot fail.

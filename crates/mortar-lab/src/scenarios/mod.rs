@@ -29,6 +29,7 @@ mod spec_exposure;
 mod spec_inventory;
 mod stack_trace;
 mod tls_early_data;
+mod token_auth;
 mod unversioned_api;
 mod version_disclosure;
 
@@ -85,6 +86,8 @@ pub(crate) const ALL: &[Scenario] = &[
     race_signed::ORDERS,
     race_signed::TRANSFER,
     bola_invoices::SCENARIO,
+    token_auth::JWT,
+    token_auth::OPAQUE,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

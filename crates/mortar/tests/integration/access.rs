@@ -52,3 +52,53 @@ async fn bola_is_proven_with_both_identities_and_absent_when_fixed() {
     }
     lab.shutdown();
 }
+
+/// The findings' (check, component) pairs of one check.
+fn components(report: &serde_json::Value, check: &str) -> Vec<String> {
+    let mut out: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == check)
+        .map(|f| f["component"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn forged_tokens_are_proven_accepted_and_refused_when_fixed() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let check = "authentication.forged-token-accepted";
+    let cases = [
+        ("jwt-auth", "vulnerable", vec!["jwt-alg-none", "jwt-expired"]),
+        ("jwt-auth", "fixed", vec![]),
+        ("bearer-presence", "vulnerable", vec!["random-token"]),
+        ("bearer-presence", "fixed", vec![]),
+    ];
+    for (scenario, variant, expected) in cases {
+        let t = target(&lab, scenario, variant);
+        let out = mortar(&scan_args(t, &["--format", "json", "--checks", "authentication.*"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(components(&report, check), expected, "{scenario} {variant}: {}", out.stderr);
+        let coverage = report["coverage"]["checks"].as_array().unwrap();
+        let ran = coverage.iter().find(|c| c["check"] == check).unwrap();
+        assert_eq!(ran["status"], "ran", "{scenario} {variant}: {ran}");
+        // The identity's token (and its claims segment) never reach the report.
+        let identity = t.scan_args.iter().find_map(|a| a.strip_prefix("alice=Authorization:@")).unwrap();
+        let authorization = std::fs::read_to_string(identity).unwrap();
+        let token = authorization.trim_start_matches("Bearer ");
+        for part in std::iter::once(token).chain(token.split('.').filter(|p| p.len() > 8)) {
+            assert!(!out.stdout.contains(part), "{scenario} {variant}: a token part is in the report");
+        }
+        for finding in report["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check) {
+            assert_eq!(finding["confidence"], "confirmed");
+            let evidence = finding["evidence"].as_array().unwrap();
+            // The control (refused without the credential), then the forgery served.
+            assert_eq!(evidence[0]["response"]["status"], 401, "{finding}");
+            assert_eq!(evidence[1]["response"]["status"], 200, "{finding}");
+            assert!(finding["reproduce"].as_str().unwrap().starts_with("curl "));
+        }
+    }
+    lab.shutdown();
+}
