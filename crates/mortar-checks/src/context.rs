@@ -26,6 +26,25 @@ pub struct ScanOperation {
     pub secured: bool,
     /// Where the description defines it: `file:line` and JSON pointer.
     pub source: Option<(String, Option<u32>, String)>,
+    /// What the description says about it beyond the request (empty without one).
+    pub described: Described,
+}
+
+/// An operation's description, as the access-control checks read it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Described {
+    /// `operationId`.
+    pub operation_id: Option<String>,
+    /// `summary`.
+    pub summary: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Every OAuth scope any of its security requirements names.
+    pub scopes: Vec<String>,
+    /// The JSON schema of its first 2xx JSON response (refs inlined).
+    pub response_schema: Option<serde_json::Value>,
+    /// The JSON schema of its request body (refs inlined).
+    pub request_schema: Option<serde_json::Value>,
 }
 
 impl ScanOperation {
@@ -39,6 +58,7 @@ impl ScanOperation {
             deprecated: false,
             secured: false,
             source: None,
+            described: Described::default(),
         }
     }
 

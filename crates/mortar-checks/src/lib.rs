@@ -16,7 +16,7 @@ pub mod select;
 pub mod session;
 
 pub use context::{
-    RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
+    Described, RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
 };
 pub use registry::{CHECKS, Check, CheckFuture, CheckVerdict, find};
 pub use runner::{ScanResults, run_checks};

@@ -2,7 +2,7 @@
 //! from its own host, which is not scanned) or discovered at the target.
 
 use crate::error::UsageError;
-use mortar_checks::ScanOperation;
+use mortar_checks::{Described, ScanOperation};
 use mortar_engine::{Engine, EngineConfig, Origin, Request, TlsSettings};
 use mortar_model::Identity;
 use mortar_model::{SkippedOperation, Target};
@@ -156,9 +156,41 @@ pub fn operations(api: &Api, target: &Target, known: &KnownValues) -> Vec<ScanOp
                 // Some requirement that is not empty: credentials are needed.
                 secured: !op.security.is_empty() && op.security.iter().all(|req| !req.is_empty()),
                 source: Some((op.location.file.clone(), op.location.line, op.location.pointer.clone())),
+                described: described(op),
             }
         })
         .collect()
+}
+
+/// The JSON schema of a media-type map (`application/json` or any `+json`).
+fn json_schema(content: &std::collections::BTreeMap<String, mortar_spec::MediaType>) -> Option<serde_json::Value> {
+    content
+        .iter()
+        .find(|(media, _)| {
+            let media = media.to_ascii_lowercase();
+            media.starts_with("application/json") || media.contains("+json") || media == "*/*"
+        })
+        .and_then(|(_, m)| m.schema.clone())
+}
+
+/// What the access-control checks read from an operation's description.
+fn described(op: &mortar_spec::Operation) -> Described {
+    let mut scopes: Vec<String> = op.security.iter().flat_map(|req| req.values().flatten().cloned()).collect();
+    scopes.sort();
+    scopes.dedup();
+    let response_schema = op
+        .responses
+        .iter()
+        .filter(|(status, _)| status.starts_with('2'))
+        .find_map(|(_, response)| json_schema(&response.content));
+    Described {
+        operation_id: op.operation_id.clone(),
+        summary: op.summary.clone(),
+        tags: op.tags.clone(),
+        scopes,
+        response_schema,
+        request_schema: op.request_body.as_ref().and_then(|b| json_schema(&b.content)),
+    }
 }
 
 /// The description's skipped operations, for coverage.

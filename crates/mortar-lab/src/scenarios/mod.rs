@@ -4,6 +4,7 @@
 
 use crate::serve::LabContext;
 use crate::{Expected, LabError, LabTarget, Variant};
+use serde_json::Value;
 use std::net::SocketAddr;
 
 mod bola_invoices;
@@ -19,6 +20,7 @@ mod mtls;
 mod mtls_path_identity;
 mod pii_exposure;
 mod plaintext_http;
+mod properties;
 mod race_coupon;
 mod race_first_request;
 mod race_signed;
@@ -88,6 +90,8 @@ pub(crate) const ALL: &[Scenario] = &[
     bola_invoices::SCENARIO,
     token_auth::JWT,
     token_auth::OPAQUE,
+    properties::EXPOSURE,
+    properties::MASS_ASSIGNMENT,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`
@@ -110,6 +114,26 @@ pub(crate) fn spec_target(
         expected,
         allowed: Vec::new(),
     }
+}
+
+/// For a target scanned with an API description and one customer, `alice`:
+/// writes the description and her `Authorization` value to files and returns
+/// the scan arguments naming both, and the description's path.
+pub(crate) fn bearer_spec_args(
+    ctx: &mut LabContext,
+    name: &str,
+    variant: Variant,
+    spec: &Value,
+    authorization: &str,
+) -> Result<(Vec<String>, std::path::PathBuf), LabError> {
+    let mut args = ctx.ca_args();
+    let identity = ctx.dir().join(format!("{name}-{variant}-alice.identity"));
+    crate::write_private_file(&identity, authorization.as_bytes())?;
+    args.extend(["--identity".to_owned(), format!("alice=Authorization:@{}", identity.display())]);
+    let spec_path = ctx.dir().join(format!("{name}-{variant}.openapi.json"));
+    crate::write_private_file(&spec_path, serde_json::to_string_pretty(spec).unwrap_or_default().as_bytes())?;
+    args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
+    Ok((args, spec_path))
 }
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with

@@ -52,24 +52,6 @@ fn description(title: &str, paths: [(&str, &str); 2]) -> Value {
     })
 }
 
-/// Writes the description and the customer's `Authorization` value; the scan arguments for both.
-fn scan_args(
-    ctx: &mut LabContext,
-    name: &str,
-    variant: Variant,
-    spec: &Value,
-    authorization: &str,
-) -> Result<(Vec<String>, std::path::PathBuf), LabError> {
-    let mut args = ctx.ca_args();
-    let identity = ctx.dir().join(format!("{name}-{variant}-alice.identity"));
-    crate::write_private_file(&identity, authorization.as_bytes())?;
-    args.extend(["--identity".to_owned(), format!("alice=Authorization:@{}", identity.display())]);
-    let spec_path = ctx.dir().join(format!("{name}-{variant}.openapi.json"));
-    crate::write_private_file(&spec_path, serde_json::to_string_pretty(spec).unwrap_or_default().as_bytes())?;
-    args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
-    Ok((args, spec_path))
-}
-
 fn now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
@@ -99,7 +81,7 @@ fn start_jwt(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabErr
     let issued = now();
     let token = mint(&key, &json!({"sub": "cust-58213", "iat": issued, "exp": issued + 3600}));
     let spec = description("Customer portal", [("/me", "getProfile"), ("/notes", "listNotes")]);
-    let (args, spec_path) = scan_args(ctx, JWT.name, variant, &spec, &format!("Bearer {token}"))?;
+    let (args, spec_path) = super::bearer_spec_args(ctx, JWT.name, variant, &spec, &format!("Bearer {token}"))?;
     let router = Router::new()
         .route("/api/v1/me", get(jwt_profile))
         .route("/api/v1/notes", get(jwt_notes))
@@ -178,7 +160,7 @@ struct Sessions {
 fn start_opaque(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
     let token = crate::tls::random_hex(24)?;
     let spec = description("Reports", [("/reports", "listReports"), ("/account", "getAccount")]);
-    let (args, spec_path) = scan_args(ctx, OPAQUE.name, variant, &spec, &format!("Bearer {token}"))?;
+    let (args, spec_path) = super::bearer_spec_args(ctx, OPAQUE.name, variant, &spec, &format!("Bearer {token}"))?;
     let sessions = Sessions { variant, tokens: Arc::new(vec![(token, "cust-58213")]) };
     let addr = ctx.serve_actix(move || {
         App::new()

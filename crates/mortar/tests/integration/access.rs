@@ -102,3 +102,39 @@ async fn forged_tokens_are_proven_accepted_and_refused_when_fixed() {
     }
     lab.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn property_exposure_and_mass_assignment_are_proven_and_absent_when_fixed() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let exposure = "property-authorization.excessive-exposure";
+    let assignment = "property-authorization.mass-assignment";
+    for (scenario, variant, check, expected) in [
+        ("user-exposure", "vulnerable", exposure, vec!["is_admin", "password_hash"]),
+        ("user-exposure", "fixed", exposure, vec![]),
+        ("mass-assignment", "vulnerable", assignment, vec!["credits", "role"]),
+        ("mass-assignment", "fixed", assignment, vec![]),
+    ] {
+        let t = target(&lab, scenario, variant);
+        let out = mortar(&scan_args(t, &["--format", "json", "--checks", "property-authorization.*"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(components(&report, check), expected, "{scenario} {variant}: {}", out.stderr);
+        let coverage = report["coverage"]["checks"].as_array().unwrap();
+        let ran = coverage.iter().find(|c| c["check"] == check).unwrap();
+        assert_eq!(ran["status"], "ran", "{scenario} {variant}: {ran}");
+        // The stored password hashes never reach the report whole.
+        assert!(!out.stdout.contains("$argon2id$v=19$m=19456"), "{scenario} {variant}: a hash is in the report");
+        for finding in report["findings"].as_array().unwrap().iter().filter(|f| f["check"] == check) {
+            assert_eq!(finding["confidence"], "confirmed");
+            if check == assignment {
+                let evidence = finding["evidence"].as_array().unwrap();
+                // Read, write, read back: the property changed, then was put back.
+                assert_eq!(evidence.len(), 3, "{finding}");
+                assert_eq!(evidence[1]["request"]["method"], "PATCH");
+                assert!(finding["description"].as_str().unwrap().contains("written back afterwards"), "{finding}");
+            } else {
+                assert_eq!(finding["affected"].as_array().unwrap().len(), 2, "both operations: {finding}");
+            }
+        }
+    }
+    lab.shutdown();
+}

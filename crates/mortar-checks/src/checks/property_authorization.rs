@@ -1,0 +1,604 @@
+//! Property-level authorization (OWASP API3:2023): objects that tell more
+//! than they should, and objects that take more than they should.
+//!
+//! - `property-authorization.excessive-exposure` reads the answers of GET
+//!   operations and reports properties named like credentials (password
+//!   hashes, salts, secrets, private keys) or privileges and internals (roles,
+//!   admin flags, permissions, internal notes) that the operation's documented
+//!   response schema does not list. Without a schema only credential-named
+//!   properties holding a value are reported (a role is often meant to be
+//!   seen; a password hash never is).
+//! - `property-authorization.mass-assignment` (active) reads an object, writes
+//!   it back with one privilege-like property changed that the write's
+//!   documented body does not offer, reads it again, and reports the change
+//!   when it stuck; then writes the original value back.
+
+use super::exposure::{masked_evidence, pages};
+use super::spec_drift::defined_at;
+use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::registry::{Check, CheckVerdict};
+use mortar_engine::Exchange;
+use mortar_model::{
+    Category, CheckInfo, Confidence, Endpoint, Identity, Observation, Profile, References, Remediation, Severity,
+};
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// The exposure check.
+pub static EXPOSURE: Check = Check {
+    info: CheckInfo {
+        id: "property-authorization.excessive-exposure",
+        category: Category::PropertyAuthorization,
+        severity: Severity::High,
+        profile: Profile::Passive,
+        title: "Sensitive properties returned beyond the documented schema",
+        description: "Reads the JSON answers of GET operations and reports properties named like credentials \
+            (password hashes, salts, secrets, private keys, reset or OTP secrets; high) or privileges and \
+            internals (roles, admin flags, permissions, internal notes; medium) that the operation's documented \
+            response schema does not list, at any depth. Without a schema, only credential-named properties \
+            that hold a value are reported (firm). Values are masked in the evidence.",
+        remediation: Remediation {
+            summary: "Serialise responses from dedicated types that list exactly the documented properties; never \
+                return the database row or the domain object itself.",
+            actix_web: "Map the row into a `#[derive(Serialize)] struct UserView { id, display_name, .. }` (or mark \
+                internal fields `#[serde(skip_serializing)]`) and return `HttpResponse::Ok().json(UserView::from(row))`; \
+                generate the OpenAPI schema from that type (e.g. utoipa) so the two cannot drift.",
+            axum: "Return `Json(UserView::from(row))` where `UserView` is a `#[derive(Serialize)]` struct with only the \
+                public fields (or `#[serde(skip_serializing)]` on the internal ones), and derive the OpenAPI schema \
+                from it (e.g. utoipa) so the description and the answer stay the same.",
+        },
+        references: References { owasp_api: &["API3:2023"], cwe: &["CWE-213", "CWE-200"] },
+    },
+    run: |ctx, reporter| Box::pin(run_exposure(ctx, reporter)),
+};
+
+/// The mass-assignment check.
+pub static MASS_ASSIGNMENT: Check = Check {
+    info: CheckInfo {
+        id: "property-authorization.mass-assignment",
+        category: Category::PropertyAuthorization,
+        severity: Severity::High,
+        profile: Profile::Active,
+        title: "Privileged property writable by the caller (mass assignment)",
+        description: "For PUT and PATCH operations whose object can be read back with GET on the same path: \
+            reads the object as the identity, writes it back with one privilege-like property (role, admin \
+            flag, permissions, plan, credits, verification) changed that the documented request body does not \
+            offer or marks read-only, and reads it again. The change sticking is the proof (read before, \
+            write, read after are the evidence); the original value is written back afterwards and the report \
+            says whether that worked. At most 3 operations and 3 properties each.",
+        remediation: Remediation {
+            summary: "Bind request bodies to types that hold only the properties the caller may change; set \
+                privileged properties only in server code paths that check the caller's right to do so.",
+            actix_web: "Take `web::Json<UpdateProfile>` where `UpdateProfile` has only the editable fields (add \
+                `#[serde(deny_unknown_fields)]` to answer 400 to anything else) and copy them onto the row; never \
+                deserialize the body into the stored `User` type or merge raw JSON into it.",
+            axum: "Extract `Json<UpdateProfile>` with only the editable fields (`#[serde(deny_unknown_fields)]` to \
+                refuse the rest) and apply them explicitly; never `Json<User>` or a JSON merge into the stored row. \
+                Role and plan changes go through their own admin-only handlers.",
+        },
+        references: References { owasp_api: &["API3:2023"], cwe: &["CWE-915"] },
+    },
+    run: |ctx, reporter| Box::pin(run_mass_assignment(ctx, reporter)),
+};
+
+/// A property name, lower case without `_`, `-` and spaces.
+fn normalized(name: &str) -> String {
+    name.chars().filter(|c| !matches!(c, '_' | '-' | ' ')).flat_map(char::to_lowercase).collect()
+}
+
+/// Names that are credentials wherever they appear.
+const CREDENTIAL_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "passwordhash",
+    "hashedpassword",
+    "passworddigest",
+    "encryptedpassword",
+    "pwdhash",
+    "passhash",
+    "salt",
+    "passwordsalt",
+    "secret",
+    "clientsecret",
+    "apisecret",
+    "secretkey",
+    "privatekey",
+    "otpsecret",
+    "totpsecret",
+    "mfasecret",
+    "twofactorsecret",
+    "resettoken",
+    "passwordresettoken",
+    "recoverycodes",
+    "apikey",
+    "ssn",
+];
+
+/// Names that grant or describe privileges, and internal bookkeeping.
+const PRIVILEGE_NAMES: &[&str] = &[
+    "role",
+    "roles",
+    "isadmin",
+    "admin",
+    "issuperuser",
+    "superuser",
+    "isstaff",
+    "staff",
+    "permissions",
+    "privileges",
+    "accesslevel",
+    "scopes",
+    "internalnotes",
+    "internalid",
+    "internal",
+];
+
+/// Properties worth changing to prove mass assignment (privilege, money, trust).
+const WRITABLE_PRIVILEGES: &[&str] = &[
+    "role",
+    "roles",
+    "isadmin",
+    "admin",
+    "issuperuser",
+    "superuser",
+    "isstaff",
+    "permissions",
+    "accesslevel",
+    "plan",
+    "tier",
+    "credits",
+    "credit",
+    "balance",
+    "verified",
+    "isverified",
+    "emailverified",
+    "approved",
+    "isapproved",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Sensitivity {
+    Privilege,
+    Credential,
+}
+
+fn sensitivity(name: &str) -> Option<Sensitivity> {
+    let n = normalized(name);
+    if CREDENTIAL_NAMES.contains(&n.as_str()) || n.ends_with("passwordhash") || n.ends_with("secret") {
+        Some(Sensitivity::Credential)
+    } else if PRIVILEGE_NAMES.contains(&n.as_str()) {
+        Some(Sensitivity::Privilege)
+    } else {
+        None
+    }
+}
+
+/// The properties a schema documents for an object (`allOf`/`oneOf`/`anyOf` merged),
+/// `None` when it says nothing about them (free-form).
+fn documented_properties(schema: &Value) -> Option<Map<String, Value>> {
+    let mut out = Map::new();
+    let mut said = false;
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        out.extend(props.clone());
+        said = true;
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        for sub in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+            if let Some(props) = documented_properties(sub) {
+                out.extend(props);
+                said = true;
+            }
+        }
+    }
+    // A map type (`additionalProperties: {schema}`) documents any key.
+    if schema.get("additionalProperties").is_some_and(Value::is_object) {
+        return None;
+    }
+    said.then_some(out)
+}
+
+fn items_schema(schema: &Value) -> Option<&Value> {
+    schema.get("items").or_else(|| {
+        ["allOf", "oneOf", "anyOf"]
+            .iter()
+            .find_map(|k| schema.get(*k).and_then(Value::as_array).and_then(|subs| subs.iter().find_map(items_schema)))
+    })
+}
+
+/// Undocumented sensitive properties of `value` against `schema`: (JSON path, kind, value as text).
+fn undocumented(value: &Value, schema: &Value, path: &str, out: &mut Vec<(String, Sensitivity, String)>) {
+    match value {
+        Value::Object(map) => {
+            let Some(props) = documented_properties(schema) else { return };
+            for (key, v) in map {
+                let here = format!("{path}.{key}");
+                match props.get(key) {
+                    Some(sub) => undocumented(v, sub, &here, out),
+                    None => {
+                        if let Some(kind) = sensitivity(key)
+                            && !v.is_null()
+                        {
+                            out.push((here, kind, text(v)));
+                        }
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = items_schema(schema) {
+                for v in items.iter().take(20) {
+                    undocumented(v, item_schema, &format!("{path}[]"), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Credential-named properties holding a value, anywhere (no schema to compare with).
+fn credentials_anywhere(value: &Value, path: &str, out: &mut Vec<(String, Sensitivity, String)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                let here = format!("{path}.{key}");
+                let filled = matches!(v, Value::String(s) if s.len() >= 4)
+                    || v.is_array() && v.as_array().is_some_and(|a| !a.is_empty());
+                if sensitivity(key) == Some(Sensitivity::Credential) && filled {
+                    out.push((here, Sensitivity::Credential, text(v)));
+                } else {
+                    credentials_anywhere(v, &here, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().take(20).for_each(|v| credentials_anywhere(v, &format!("{path}[]"), out)),
+        _ => {}
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn json(ex: &Exchange) -> Option<Value> {
+    serde_json::from_slice(&ex.response.body).ok()
+}
+
+fn ok(ex: &Exchange) -> bool {
+    (200..300).contains(&ex.response.status)
+}
+
+async fn run_exposure(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
+    let id = EXPOSURE.info.id;
+    let mut judged = 0usize;
+    let mut described_paths = BTreeSet::new();
+    // Operations with a documented response: compared with the schema.
+    for op in ctx.operations.iter().filter(|o| o.endpoint.method == "GET") {
+        let Some(schema) = &op.described.response_schema else { continue };
+        described_paths.insert(op.endpoint.path.clone());
+        let Ok(exchange) = ctx.baseline(id, &op.endpoint).await else { continue };
+        let Some(body) = json(&exchange).filter(|_| ok(&exchange)) else { continue };
+        judged += 1;
+        let mut found = Vec::new();
+        undocumented(&body, schema, "$", &mut found);
+        if !found.is_empty() {
+            report_exposure(&ctx, &reporter, &op.endpoint, Some(op), &exchange, found);
+        }
+    }
+    // Everything else the scan can read: only credentials count without a schema.
+    let seen = pages(&ctx, id).await;
+    for page in seen.pages.iter().filter(|p| !described_paths.contains(&p.endpoint.path)) {
+        let Some(body) = json(&page.exchange).filter(|_| ok(&page.exchange)) else { continue };
+        judged += 1;
+        let mut found = Vec::new();
+        credentials_anywhere(&body, "$", &mut found);
+        if !found.is_empty() {
+            report_exposure(&ctx, &reporter, &page.endpoint, None, &page.exchange, found);
+        }
+    }
+    if judged == 0 {
+        return CheckVerdict::Skipped("no GET operation answered with a JSON body".into());
+    }
+    CheckVerdict::Ran(format!(
+        "{judged} JSON answer(s) read, {} against a documented response schema",
+        described_paths.len()
+    ))
+}
+
+fn report_exposure(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    endpoint: &Endpoint,
+    op: Option<&ScanOperation>,
+    exchange: &Exchange,
+    found: Vec<(String, Sensitivity, String)>,
+) {
+    // Every credential value of the answer is masked, whichever property is reported.
+    let values: Vec<String> =
+        found.iter().filter(|(_, k, _)| *k == Sensitivity::Credential).map(|(_, _, v)| v.clone()).collect();
+    // One observation per property name: the same property on several operations is one finding.
+    let mut by_name: std::collections::BTreeMap<String, (Sensitivity, BTreeSet<String>)> = Default::default();
+    for (path, kind, _) in &found {
+        let name = path.rsplit('.').next().unwrap_or(path).to_string();
+        by_name.entry(name).or_insert((*kind, BTreeSet::new())).1.insert(path.clone());
+    }
+    let (confidence, why) = match op {
+        Some(op) => {
+            (Confidence::Confirmed, format!("which its documented response schema ({}) does not list", defined_at(op)))
+        }
+        None => {
+            (Confidence::Firm, "named like a credential, with a value (no response schema to compare with)".to_string())
+        }
+    };
+    let request = ctx.request("GET", endpoint).identity(ctx.primary_identity());
+    for (name, (kind, paths)) in by_name {
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        reporter.observe(Observation {
+            endpoint: Some(endpoint.clone()),
+            component: Some(name.clone()),
+            severity: Some(if kind == Sensitivity::Credential { Severity::High } else { Severity::Medium }),
+            confidence,
+            title: None,
+            description: format!(
+                "GET {} answered with `{name}` (at {}), {why}.{}",
+                endpoint.path,
+                paths.join(", "),
+                if kind == Sensitivity::Credential { " Its values are masked below." } else { "" }
+            ),
+            evidence: vec![masked_evidence(ctx, exchange, format!("The answer, with `{name}`."), &values)],
+            reproduce: ctx.curl(&request),
+        });
+    }
+}
+
+/// A value a privilege-like property is changed to, different from `current`.
+fn escalated(name: &str, current: &Value) -> Option<Value> {
+    let n = normalized(name);
+    match current {
+        Value::Bool(b) => Some(Value::Bool(!b)),
+        Value::Number(num) => Some(Value::from(num.as_f64()? as i64 + 1000)),
+        Value::String(s) => {
+            let wanted = if matches!(n.as_str(), "plan" | "tier") { "enterprise" } else { "admin" };
+            Some(Value::from(if s.eq_ignore_ascii_case(wanted) { "owner" } else { wanted }))
+        }
+        Value::Array(items) => {
+            let mut more = items.clone();
+            more.push(Value::from("admin"));
+            Some(Value::Array(more))
+        }
+        _ => None,
+    }
+}
+
+/// Whether the description lets the caller write `name` (listed in the body and not read-only).
+fn documented_writable(op: &ScanOperation, name: &str) -> bool {
+    let Some(schema) = &op.described.request_schema else { return false };
+    documented_properties(schema)
+        .and_then(|props| props.get(name).cloned())
+        .is_some_and(|p| p.get("readOnly") != Some(&Value::Bool(true)))
+}
+
+/// The write's body: the object's documented writable properties as read, plus the change.
+fn write_body(op: &ScanOperation, object: &Map<String, Value>, name: &str, value: &Value) -> Value {
+    let mut body = Map::new();
+    let documented = op.described.request_schema.as_ref().and_then(documented_properties);
+    match documented {
+        Some(props) => {
+            for key in props.keys() {
+                if let Some(v) = object.get(key) {
+                    body.insert(key.clone(), v.clone());
+                }
+            }
+        }
+        // A full replacement with nothing documented: the object as read.
+        None if op.endpoint.method == "PUT" => body = object.clone(),
+        None => {}
+    }
+    body.insert(name.to_string(), value.clone());
+    Value::Object(body)
+}
+
+const MAX_WRITE_OPERATIONS: usize = 3;
+const MAX_PROPERTIES: usize = 3;
+
+async fn run_mass_assignment(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
+    let Some(identity) = ctx.primary_identity() else {
+        return CheckVerdict::Skipped("no identity: an object of one's own is needed to write to".into());
+    };
+    let pairs: Vec<(&ScanOperation, &ScanOperation)> = ctx
+        .operations
+        .iter()
+        .filter(|w| matches!(w.endpoint.method.as_str(), "PUT" | "PATCH"))
+        .filter_map(|w| {
+            let read =
+                ctx.operations.iter().find(|r| r.endpoint.method == "GET" && r.endpoint.path == w.endpoint.path)?;
+            (read.target.split('?').next() == w.target.split('?').next()).then_some((w, read))
+        })
+        .take(MAX_WRITE_OPERATIONS)
+        .collect();
+    if pairs.is_empty() {
+        return CheckVerdict::Skipped("no PUT or PATCH operation with a GET on the same path".into());
+    }
+    let mut tried = 0usize;
+    for (write, read) in pairs {
+        tried += probe(&ctx, &reporter, &identity, write, read).await;
+    }
+    CheckVerdict::Ran(format!("{tried} privilege-like propert(ies) written and read back as `{}`", identity.name))
+}
+
+async fn read_object(
+    ctx: &ScanContext,
+    identity: &Arc<Identity>,
+    read: &ScanOperation,
+) -> Option<(Arc<Exchange>, Map<String, Value>)> {
+    let request = ctx.request("GET", &read.endpoint).identity(Some(identity.clone()));
+    let ex = ctx.send(MASS_ASSIGNMENT.info.id, Some(&read.endpoint), request).await.ok()?;
+    match json(&ex) {
+        Some(Value::Object(map)) if ok(&ex) => Some((Arc::new(ex), map)),
+        _ => None,
+    }
+}
+
+/// The write as `identity` with a JSON body.
+fn write_request(
+    ctx: &ScanContext,
+    identity: &Arc<Identity>,
+    write: &ScanOperation,
+    body: &Value,
+) -> mortar_engine::Request {
+    let mut request = ctx.request(&write.endpoint.method, &write.endpoint).identity(Some(identity.clone()));
+    request.body = serde_json::to_vec(body).unwrap_or_default();
+    request.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+    request.headers.push(("Content-Type".into(), b"application/json".to_vec()));
+    request
+}
+
+async fn send_write(
+    ctx: &ScanContext,
+    identity: &Arc<Identity>,
+    write: &ScanOperation,
+    body: &Value,
+) -> Option<Exchange> {
+    let request = write_request(ctx, identity, write, body);
+    ctx.send(MASS_ASSIGNMENT.info.id, Some(&write.endpoint), request).await.ok()
+}
+
+/// Tries the privilege-like properties of one object; returns how many were written.
+async fn probe(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    identity: &Arc<Identity>,
+    write: &ScanOperation,
+    read: &ScanOperation,
+) -> usize {
+    let Some((_, object)) = read_object(ctx, identity, read).await else { return 0 };
+    let candidates: Vec<(String, Value)> = object
+        .iter()
+        .filter(|(k, _)| WRITABLE_PRIVILEGES.contains(&normalized(k).as_str()) && !documented_writable(write, k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .take(MAX_PROPERTIES)
+        .collect();
+    let mut tried = 0;
+    for (name, original) in candidates {
+        let Some(changed) = escalated(&name, &original) else { continue };
+        // Read again right before: the object as it is now is what gets written back.
+        let Some((before, object)) = read_object(ctx, identity, read).await else { break };
+        let body = write_body(write, &object, &name, &changed);
+        let Some(written) = send_write(ctx, identity, write, &body).await else { continue };
+        tried += 1;
+        if !ok(&written) {
+            continue;
+        }
+        let Some((after, object_after)) = read_object(ctx, identity, read).await else { continue };
+        if object_after.get(&name) != Some(&changed) {
+            continue;
+        }
+        // Proven; put the original back and say whether that worked.
+        let restore = write_body(write, &object_after, &name, &original);
+        let restored = match send_write(ctx, identity, write, &restore).await {
+            Some(ex) if ok(&ex) => {
+                read_object(ctx, identity, read).await.is_some_and(|(_, o)| o.get(&name) == Some(&original))
+            }
+            _ => false,
+        };
+        let request = write_request(ctx, identity, write, &body);
+        reporter.observe(Observation {
+            endpoint: Some(write.endpoint.clone()),
+            component: Some(name.clone()),
+            severity: None,
+            confidence: Confidence::Confirmed,
+            title: None,
+            description: format!(
+                "{} {} took `{name}` from the request body, a property its documented request body does not \
+                 offer: as `{}`, it was {original} before the write, the write sent {changed} and answered HTTP {}, \
+                 and GET {} then read {changed}. {}",
+                write.endpoint.method,
+                write.endpoint.path,
+                identity.name,
+                written.response.status,
+                read.endpoint.path,
+                if restored {
+                    format!("The original value ({original}) was written back afterwards.")
+                } else {
+                    format!("Writing the original value ({original}) back did not work: restore it by hand.")
+                }
+            ),
+            evidence: vec![
+                ctx.evidence(&before, "The object before the write."),
+                ctx.evidence(&written, "The write with the privileged property."),
+                ctx.evidence(&after, "The object read back: the property changed."),
+            ],
+            reproduce: ctx.curl(&request),
+        });
+    }
+    tried
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn undocumented_sensitive_properties_are_found_at_any_depth() {
+        let schema = json!({"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "team": {"type": "object", "properties": {"id": {}}}
+        }}});
+        let body = json!([{"id": "u1", "name": "A", "password_hash": "$2b$12$abcdefghijkl", "team": {"id": 1, "internal_notes": "x"}, "nickname": "z"}]);
+        let mut found = Vec::new();
+        undocumented(&body, &schema, "$", &mut found);
+        let paths: Vec<&str> = found.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(paths, vec!["$[].password_hash", "$[].team.internal_notes"], "nickname is harmless");
+        assert_eq!(found[0].1, Sensitivity::Credential);
+        assert_eq!(found[1].1, Sensitivity::Privilege);
+    }
+
+    #[test]
+    fn documented_and_free_form_properties_are_not_reported() {
+        let body = json!({"id": 1, "role": "member", "meta": {"is_admin": true}});
+        let documented =
+            json!({"allOf": [{"properties": {"id": {}}}, {"properties": {"role": {}, "meta": {"type": "object"}}}]});
+        let mut found = Vec::new();
+        undocumented(&body, &documented, "$", &mut found);
+        assert!(found.is_empty(), "{found:?}");
+        let map_type = json!({"type": "object", "additionalProperties": {"type": "string"}});
+        undocumented(&json!({"password": "hunter22"}), &map_type, "$", &mut found);
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn without_a_schema_only_filled_credentials_count() {
+        let mut found = Vec::new();
+        credentials_anywhere(
+            &json!({"role": "admin", "password": "", "user": {"passwordHash": "pbkdf2$abc"}}),
+            "$",
+            &mut found,
+        );
+        let paths: Vec<&str> = found.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(paths, vec!["$.user.passwordHash"]);
+    }
+
+    #[test]
+    fn escalation_changes_the_value_in_the_privileged_direction() {
+        assert_eq!(escalated("is_admin", &json!(false)), Some(json!(true)));
+        assert_eq!(escalated("role", &json!("member")), Some(json!("admin")));
+        assert_eq!(escalated("role", &json!("admin")), Some(json!("owner")));
+        assert_eq!(escalated("plan", &json!("free")), Some(json!("enterprise")));
+        assert_eq!(escalated("credits", &json!(5)), Some(json!(1005)));
+        assert_eq!(escalated("roles", &json!(["user"])), Some(json!(["user", "admin"])));
+    }
+
+    #[test]
+    fn the_write_carries_documented_properties_as_read_and_the_change() {
+        let mut op = ScanOperation::bare("PATCH", "/me");
+        op.described.request_schema = Some(json!({"properties": {"display_name": {}, "role": {"readOnly": true}}}));
+        let object: Map<String, Value> =
+            serde_json::from_value(json!({"id": 7, "display_name": "Ann", "role": "member"})).unwrap_or_default();
+        assert!(!documented_writable(&op, "role"), "read-only is not writable");
+        assert!(documented_writable(&op, "display_name"));
+        assert_eq!(write_body(&op, &object, "role", &json!("admin")), json!({"display_name": "Ann", "role": "admin"}));
+    }
+}
