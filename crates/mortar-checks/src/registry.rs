@@ -38,6 +38,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::security_not_enforced::CHECK,
     &checks::forged_token::CHECK,
     &checks::bola::CHECK,
+    &checks::bfla::CHECK,
     &checks::property_authorization::EXPOSURE,
     &checks::property_authorization::MASS_ASSIGNMENT,
     &checks::deprecated_live::CHECK,

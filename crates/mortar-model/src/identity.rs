@@ -159,6 +159,15 @@ pub struct SigningIdentity {
     pub source: String,
 }
 
+/// An identity's privilege level, as the user declares it (`role = "admin"` or `"user"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// May call administrative operations.
+    Admin,
+    /// An ordinary user: administrative operations must refuse it.
+    User,
+}
+
 /// A named identity: headers, a client certificate and/or a login recipe.
 #[derive(Debug, Clone)]
 pub struct Identity {
@@ -173,6 +182,9 @@ pub struct Identity {
     /// The user revoked this identity's credential (e.g. its client certificate
     /// is on the CRL): the server must refuse it, and the mTLS checks test that.
     pub revoked: bool,
+    /// What the user says this identity may do: access-control checks compare
+    /// a `User` identity's answers on privileged operations with an `Admin`'s.
+    pub role: Option<Role>,
     /// How to log in, when the identity's token is obtained at scan time.
     pub login: Option<LoginRecipe>,
     /// The token the login produced (shared by clones).
@@ -190,6 +202,7 @@ impl Identity {
             client_cert: None,
             expendable: false,
             revoked: false,
+            role: None,
             login: None,
             session: std::sync::Arc::new(Session::default()),
             signing: None,

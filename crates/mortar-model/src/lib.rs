@@ -26,7 +26,7 @@ pub use finding::{
 };
 pub use gate::{GateOutcome, Gates};
 pub use identity::{
-    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, Session, SigningIdentity,
+    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Role, Secret, Session, SigningIdentity,
     TokenSource,
 };
 pub use report::{CategoryScore, Compliance, ComplianceGroup, OWASP_API_TOP_10, Report, Stats, TargetInfo, Tool};

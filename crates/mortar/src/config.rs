@@ -54,6 +54,8 @@ pub struct IdentityConfig {
     pub expendable: Option<bool>,
     /// Its credential is revoked: the server must refuse it (mTLS checks).
     pub revoked: Option<bool>,
+    /// `admin` or `user`: which identity administrative operations must refuse (bfla checks).
+    pub role: Option<String>,
     /// Request signing (HMAC): the scheme and where its secret is.
     pub signing: Option<mortar_signing::SigningConfig>,
     /// Login recipe that obtains (and refreshes) a token.

@@ -5,7 +5,7 @@ use crate::cli::ScanArgs;
 use crate::config::{IdentityConfig, LoginConfig};
 use crate::error::UsageError;
 use mortar_model::{
-    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Secret, SigningIdentity, TokenSource,
+    ClientCertificate, Identity, IdentityHeader, LoginRecipe, RecipeRequest, Role, Secret, SigningIdentity, TokenSource,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -198,6 +198,14 @@ pub fn identities(
         }
         id.expendable = config.expendable.unwrap_or(false);
         id.revoked = config.revoked.unwrap_or(false);
+        id.role = match config.role.as_deref() {
+            None => None,
+            Some("admin") => Some(Role::Admin),
+            Some("user") => Some(Role::User),
+            Some(other) => {
+                return Err(UsageError::new(format!("{what}: role `{other}` is not `admin` or `user`")));
+            }
+        };
     }
     for spec in &args.identity {
         let (name, header) =

@@ -240,7 +240,8 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         let id = requested_id(op).unwrap_or_default();
         owner_values.remove(&id);
         judged += 1;
-        for other in ctx.identities.iter().skip(1) {
+        // An administrator reading others' objects is what it is for.
+        for other in ctx.identities.iter().skip(1).filter(|i| i.role != Some(mortar_model::Role::Admin)) {
             let Some(read) = by(reaches, &other.name).filter(|ex| ok(ex)) else { continue };
             // The other identity's own data: every answer it got elsewhere.
             let mut own = BTreeSet::new();

@@ -1,5 +1,6 @@
 //! One module per check; each exports `pub static CHECK: Check`.
 
+pub mod bfla;
 pub mod bola;
 pub mod certificate;
 pub mod cookie_flags;

@@ -7,6 +7,7 @@ use crate::{Expected, LabError, LabTarget, Variant};
 use serde_json::Value;
 use std::net::SocketAddr;
 
+mod bfla_admin;
 mod bola_invoices;
 mod certificate;
 mod cookie_flags;
@@ -92,6 +93,7 @@ pub(crate) const ALL: &[Scenario] = &[
     token_auth::OPAQUE,
     properties::EXPOSURE,
     properties::MASS_ASSIGNMENT,
+    bfla_admin::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

@@ -138,3 +138,37 @@ async fn property_exposure_and_mass_assignment_are_proven_and_absent_when_fixed(
     }
     lab.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bfla_is_found_with_declared_or_inferred_roles_and_absent_when_fixed() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let check = "bfla.privileged-operation";
+    let dir = tempfile::tempdir().unwrap();
+    for (variant, expected) in [("vulnerable", vec![check]), ("fixed", vec![])] {
+        let t = target(&lab, "bfla-admin", variant);
+        let out = mortar(&scan_args(t, &["--format", "json", "--checks", "bfla.*,bola.*"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        // The administrator reading everyone's data is not BOLA either.
+        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+        if let Some(finding) = report["findings"].as_array().unwrap().first() {
+            assert_eq!(finding["confidence"], "confirmed");
+            assert_eq!(finding["endpoint"]["path"], "/api/v1/admin/users");
+            let statuses: Vec<&serde_json::Value> =
+                finding["evidence"].as_array().unwrap().iter().map(|e| &e["response"]["status"]).collect();
+            assert_eq!(statuses, [401, 200, 200], "anonymous refused, the user and the administrator served");
+        }
+        // Without declared roles the API's own 403 on the audit log tells who the ordinary user is.
+        let config = t.scan_args.iter().position(|a| a == "--config").map(|i| &t.scan_args[i + 1]).unwrap();
+        let unlabelled = dir.path().join(format!("{variant}.toml"));
+        let text = std::fs::read_to_string(config).unwrap();
+        std::fs::write(&unlabelled, text.lines().filter(|l| !l.starts_with("role")).collect::<Vec<_>>().join("\n"))
+            .unwrap();
+        let mut args = scan_args(t, &["--format", "json", "--checks", "bfla.*"]);
+        let at = args.iter().position(|a| *a == config.as_str()).unwrap();
+        let unlabelled = unlabelled.display().to_string();
+        args[at] = &unlabelled;
+        let report = assert_valid_report(&mortar(&args, &[]).await.stdout);
+        assert_eq!(finding_checks(&report), expected, "{variant}, roles inferred");
+    }
+    lab.shutdown();
+}

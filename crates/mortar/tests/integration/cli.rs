@@ -177,6 +177,10 @@ async fn bad_race_plans_are_usage_errors() {
         (plan("rounds = 0\n", "POST /x"), "rounds must be from 1 to 100"),
         (plan("identity = \"nobody\"\n", "POST /x"), "no identity named `nobody`"),
         (plan(&fresh, "POST /x"), "fresh_client_cert"),
+        (
+            plan("[identities.alice]\nheaders = { X-Key = \"k\" }\nrole = \"root\"\n", "POST /x"),
+            "role `root` is not `admin` or `user`",
+        ),
     ];
     for (i, (text, expected)) in cases.iter().enumerate() {
         let path = dir.path().join(format!("mortar-{i}.toml"));
