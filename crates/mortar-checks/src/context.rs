@@ -45,6 +45,8 @@ pub struct Described {
     pub response_schema: Option<serde_json::Value>,
     /// The JSON schema of its request body (refs inlined).
     pub request_schema: Option<serde_json::Value>,
+    /// Its query parameters: name and schema `format`, optional ones included.
+    pub query_parameters: Vec<(String, Option<String>)>,
 }
 
 impl ScanOperation {
@@ -102,6 +104,8 @@ pub struct ScanSettings {
     pub signed_sample: Option<SignedSample>,
     /// Race plans from mortar.toml (`[[race]]`).
     pub race_plans: Vec<RacePlan>,
+    /// The canary SSRF probes point at, or why there is none.
+    pub canary: Result<Arc<crate::canary::Canary>, String>,
 }
 
 /// A race plan: how to make a fresh resource, what to race on it, and how
@@ -211,6 +215,8 @@ pub struct ScanContext {
     reach: OnceCell<BTreeMap<Endpoint, Vec<Reach>>>,
     /// The request-signing probe session, shared by its six checks.
     pub(crate) signing_probes: OnceCell<Arc<crate::checks::request_signing::Outcome>>,
+    /// The SSRF probes and what the canary saw, shared by the ssrf and unsafe-consumption checks.
+    pub(crate) canary_probes: OnceCell<Arc<crate::checks::ssrf::Outcome>>,
 }
 
 impl ScanContext {
@@ -243,6 +249,7 @@ impl ScanContext {
             refresh_lock: tokio::sync::Mutex::new(()),
             reach: OnceCell::new(),
             signing_probes: OnceCell::new(),
+            canary_probes: OnceCell::new(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! Adding a check: write `src/checks/<slug>.rs` exporting a `pub static CHECK: Check`,
 //! then add one line to [`registry::CHECKS`].
 
+pub mod canary;
 pub mod checks;
 pub mod context;
 pub mod issuer;

@@ -39,6 +39,8 @@ pub static CHECKS: &[&Check] = &[
     &checks::forged_token::CHECK,
     &checks::bola::CHECK,
     &checks::bfla::CHECK,
+    &checks::ssrf::SSRF,
+    &checks::ssrf::REDIRECT_FOLLOWED,
     &checks::property_authorization::EXPOSURE,
     &checks::property_authorization::MASS_ASSIGNMENT,
     &checks::deprecated_live::CHECK,

@@ -236,6 +236,12 @@ pub struct ScanArgs {
     /// Rounds per race candidate, each a control and a burst on fresh resources (overrides a plan's `rounds`) [default: 3].
     #[arg(long, value_name = "N")]
     pub race_rounds: Option<u32>,
+    /// Where the SSRF canary listens, e.g. 0.0.0.0:8089 [default: an ephemeral loopback port when the target is on loopback; otherwise SSRF is not tested].
+    #[arg(long, value_name = "ADDR")]
+    pub canary_listen: Option<String>,
+    /// The canary's base URL as the target reaches it (e.g. http://scanner.internal:8089), when it is not the listen address.
+    #[arg(long, value_name = "URL")]
+    pub canary_url: Option<String>,
     /// Another host that may be contacted (repeatable).
     #[arg(long, value_name = "HOST")]
     pub scope_host: Vec<String>,

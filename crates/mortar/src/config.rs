@@ -123,6 +123,10 @@ pub struct Layer {
     pub race_burst: Option<u32>,
     /// Rounds per race candidate.
     pub race_rounds: Option<u32>,
+    /// Where the SSRF canary listens.
+    pub canary_listen: Option<String>,
+    /// The canary's URL as the target reaches it.
+    pub canary_url: Option<String>,
     /// More hosts in scope.
     pub scope_hosts: Option<Vec<String>>,
     /// Path globs to include.
@@ -280,6 +284,8 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("strict_tls", Kind::Bool),
     ("framework", Kind::Text),
     ("signed_sample", Kind::Text),
+    ("canary_listen", Kind::Text),
+    ("canary_url", Kind::Text),
 ];
 
 /// The environment variable for a key.
@@ -384,6 +390,8 @@ pub fn flag_layer(args: &ScanArgs) -> Layer {
         max_requests: args.max_requests,
         race_burst: args.race_burst,
         race_rounds: args.race_rounds,
+        canary_listen: args.canary_listen.clone(),
+        canary_url: args.canary_url.clone(),
         scope_hosts: list(&args.scope_host),
         include_paths: list(&args.include_path),
         exclude_paths: list(&args.exclude_path),
@@ -427,6 +435,8 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
         max_requests,
         race_burst,
         race_rounds,
+        canary_listen,
+        canary_url,
         scope_hosts,
         include_paths,
         exclude_paths,

@@ -99,6 +99,10 @@ pub struct Settings {
     pub signed_sample: Option<SignedSample>,
     /// `[[race]]` plans.
     pub race_plans: Vec<RacePlan>,
+    /// `--canary-listen`.
+    pub canary_listen: Option<std::net::SocketAddr>,
+    /// `--canary-url`.
+    pub canary_url: Option<String>,
 }
 
 /// Builds the settings from flags, `MORTAR_*` variables and the config file.
@@ -186,6 +190,20 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
     {
         return Err(UsageError::new(format!("race plan `{}`: no identity named `{name}`", plan.name)));
     }
+    let canary_listen = match &layer.canary_listen {
+        Some(text) => Some(text.parse::<std::net::SocketAddr>().map_err(|_| {
+            UsageError::new(format!("canary_listen: `{text}` is not an address and port like 127.0.0.1:8089"))
+        })?),
+        None => None,
+    };
+    if let Some(url) = &layer.canary_url {
+        if Target::parse(url).is_err() {
+            return Err(UsageError::new(format!("canary_url: `{url}` is not an http:// or https:// URL")));
+        }
+        if canary_listen.is_none() {
+            return Err(UsageError::new("canary_url needs canary_listen: the address the URL leads to"));
+        }
+    }
     Ok(Settings {
         target,
         profile,
@@ -212,7 +230,30 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
         spec: layer.spec.clone(),
         signed_sample,
         race_plans,
+        canary_listen,
+        canary_url: layer.canary_url.clone(),
     })
+}
+
+/// The SSRF canary for this scan: where the user said, or on loopback beside
+/// a loopback target; otherwise why SSRF goes untested.
+async fn start_canary(settings: &Settings, target: &Target) -> Result<Arc<mortar_checks::canary::Canary>, String> {
+    let host = target.host.trim_start_matches('[').trim_end_matches(']');
+    let loopback =
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let listen = match settings.canary_listen {
+        Some(addr) => addr,
+        None if loopback && host.contains(':') => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
+        None if loopback => std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+        None => {
+            return Err("the target is not on loopback and no canary was given (--canary-listen, and --canary-url \
+                        when the target reaches it under another address)"
+                .into());
+        }
+    };
+    mortar_checks::canary::Canary::start(listen, settings.canary_url.clone())
+        .await
+        .map_err(|e| format!("the canary could not listen on {listen}: {e}"))
 }
 
 /// Whose secrets the engine masks: the identities, and the credentials a
@@ -584,6 +625,7 @@ pub async fn execute_with_sources(settings: &Settings) -> Result<(Report, Vec<Sp
             exclude_paths: settings.exclude_paths.clone(),
             signed_sample: settings.signed_sample.clone(),
             race_plans: settings.race_plans.clone(),
+            canary: start_canary(settings, &target).await,
         },
         accepted,
         operations,

@@ -190,6 +190,12 @@ fn described(op: &mortar_spec::Operation) -> Described {
         scopes,
         response_schema,
         request_schema: op.request_body.as_ref().and_then(|b| json_schema(&b.content)),
+        query_parameters: op
+            .parameters
+            .iter()
+            .filter(|p| p.location == ParamLocation::Query)
+            .map(|p| (p.name.clone(), p.schema.get("format").and_then(Value::as_str).map(str::to_string)))
+            .collect(),
     }
 }
 

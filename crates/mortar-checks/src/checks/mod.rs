@@ -33,6 +33,7 @@ pub mod security_headers;
 pub mod security_not_enforced;
 mod spec_drift;
 pub mod spec_exposed;
+pub mod ssrf;
 pub mod stack_trace;
 mod tls_hello;
 pub mod tls_posture;

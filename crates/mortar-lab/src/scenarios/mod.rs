@@ -30,6 +30,7 @@ mod security_headers;
 mod signing;
 mod spec_exposure;
 mod spec_inventory;
+mod ssrf;
 mod stack_trace;
 mod tls_early_data;
 mod token_auth;
@@ -94,6 +95,8 @@ pub(crate) const ALL: &[Scenario] = &[
     properties::EXPOSURE,
     properties::MASS_ASSIGNMENT,
     bfla_admin::SCENARIO,
+    ssrf::PREVIEW,
+    ssrf::WEBHOOK,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`
@@ -115,6 +118,26 @@ pub(crate) fn spec_target(
         scan_args,
         expected,
         allowed: Vec::new(),
+    }
+}
+
+/// An OpenAPI 3.0 description of a bearer-protected API under `/api/v1`.
+pub(crate) fn bearer_api_description(title: &str, paths: Value) -> Value {
+    serde_json::json!({
+        "openapi": "3.0.3",
+        "info": {"title": title, "version": "1.0.0"},
+        "servers": [{"url": "/api/v1"}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": paths,
+    })
+}
+
+/// `checks` expected on the vulnerable variant, nothing on the fixed one.
+pub(crate) fn vulnerable_expects(variant: Variant, checks: &[&str]) -> Vec<Expected> {
+    match variant {
+        Variant::Vulnerable => checks.iter().map(|c| Expected::Check((*c).to_owned())).collect(),
+        Variant::Fixed => Vec::new(),
     }
 }
 

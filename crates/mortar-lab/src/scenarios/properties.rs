@@ -23,17 +23,10 @@ use serde_json::{Value, json};
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const EXPOSURE: Scenario = Scenario { name: "user-exposure", start: start_exposure };
 pub(super) const MASS_ASSIGNMENT: Scenario = Scenario { name: "mass-assignment", start: start_mass_assignment };
-
-fn expected(variant: Variant, checks: &[&str]) -> Vec<Expected> {
-    match variant {
-        Variant::Vulnerable => checks.iter().map(|c| Expected::Check((*c).to_owned())).collect(),
-        Variant::Fixed => Vec::new(),
-    }
-}
 
 /// The documented member: what both variants' descriptions promise.
 fn member_schema() -> Value {
@@ -107,7 +100,7 @@ fn start_exposure(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, L
         .route("/api/v1/members", get(members))
         .with_state(Arc::new(Directory { variant, authorization }));
     let addr = ctx.serve_axum(router)?;
-    let expected = expected(variant, &["property-authorization.excessive-exposure"]);
+    let expected = super::vulnerable_expects(variant, &["property-authorization.excessive-exposure"]);
     Ok(super::spec_target(EXPOSURE.name, variant, addr, &spec_path, args, expected))
 }
 
@@ -223,7 +216,7 @@ fn start_mass_assignment(ctx: &mut LabContext, variant: Variant) -> Result<LabTa
             .route("/api/v1/account", web::get().to(get_account))
             .route("/api/v1/account", web::patch().to(patch_account))
     })?;
-    let expected = expected(variant, &["property-authorization.mass-assignment"]);
+    let expected = super::vulnerable_expects(variant, &["property-authorization.mass-assignment"]);
     Ok(super::spec_target(MASS_ASSIGNMENT.name, variant, addr, &spec_path, args, expected))
 }
 

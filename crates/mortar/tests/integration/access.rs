@@ -172,3 +172,59 @@ async fn bfla_is_found_with_declared_or_inferred_roles_and_absent_when_fixed() {
     }
     lab.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ssrf_is_proven_by_the_canary_and_absent_when_fixed() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let checks = "ssrf.*,unsafe-consumption.*";
+    for (scenario, variant, expected) in [
+        ("ssrf-preview", "vulnerable", vec!["ssrf.canary-fetch", "unsafe-consumption.redirect-followed"]),
+        ("ssrf-preview", "fixed", vec![]),
+        ("ssrf-webhook", "vulnerable", vec!["ssrf.canary-fetch"]),
+        ("ssrf-webhook", "fixed", vec![]),
+    ] {
+        let t = target(&lab, scenario, variant);
+        let out = mortar(&scan_args(t, &["--format", "json", "--checks", checks]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(finding_checks(&report), expected, "{scenario} {variant}: {}", out.stderr);
+        let coverage = report["coverage"]["checks"].as_array().unwrap();
+        let ssrf = coverage.iter().find(|c| c["check"] == "ssrf.canary-fetch").unwrap();
+        assert_eq!(ssrf["status"], "ran", "{scenario} {variant}: {ssrf}");
+        for finding in report["findings"].as_array().unwrap() {
+            assert_eq!(finding["confidence"], "confirmed");
+            let note = finding["evidence"][0]["note"].as_str().unwrap();
+            assert!(note.contains("/mortar-canary/"), "{note}");
+        }
+    }
+    // The canary where the user says, under the URL the target reaches it by.
+    let t = target(&lab, "ssrf-preview", "vulnerable");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let listen = format!("127.0.0.1:{port}");
+    let url = format!("http://localhost:{port}");
+    let args =
+        scan_args(t, &["--format", "json", "--checks", checks, "--canary-listen", &listen, "--canary-url", &url]);
+    let report = assert_valid_report(&mortar(&args, &[]).await.stdout);
+    assert!(finding_checks(&report).iter().any(|c| c == "ssrf.canary-fetch"));
+    assert!(report["findings"][0]["reproduce"].as_str().unwrap().contains("localhost"));
+    // A canary that cannot listen: SSRF is not tested, and coverage says so.
+    let args = scan_args(t, &["--format", "json", "--checks", checks, "--canary-listen", "192.0.2.1:9"]);
+    let report = assert_valid_report(&mortar(&args, &[]).await.stdout);
+    assert!(finding_checks(&report).is_empty());
+    let coverage = report["coverage"]["checks"].as_array().unwrap();
+    let ssrf = coverage.iter().find(|c| c["check"] == "ssrf.canary-fetch").unwrap();
+    assert_eq!(ssrf["status"], "skipped");
+    assert!(ssrf["reason"].as_str().unwrap().starts_with("SSRF not tested"), "{ssrf}");
+    // Mistakes in the canary options are one usage line.
+    for (extra, message) in [
+        (vec!["--canary-listen", "somewhere"], "not an address and port"),
+        (vec!["--canary-url", "http://127.0.0.1:9"], "canary_url needs canary_listen"),
+        (vec!["--canary-listen", "127.0.0.1:0", "--canary-url", "ftp://x"], "not an http:// or https:// URL"),
+    ] {
+        let out = mortar(&scan_args(t, &extra), &[]).await;
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains(message), "{}", out.stderr);
+    }
+    lab.shutdown();
+}
