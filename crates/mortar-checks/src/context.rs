@@ -95,6 +95,8 @@ pub struct ScanSettings {
     pub race_burst: usize,
     /// Rounds per race candidate (`--race-rounds`; when set it overrides a plan's `rounds`).
     pub race_rounds: usize,
+    /// Requests in a rate-limit probe (`--rate-burst`).
+    pub rate_burst: usize,
     /// Paths (globs over path templates) to include; empty means all.
     pub include_paths: Vec<String>,
     /// Paths to leave out.

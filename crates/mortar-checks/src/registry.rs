@@ -41,6 +41,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::bfla::CHECK,
     &checks::ssrf::SSRF,
     &checks::ssrf::REDIRECT_FOLLOWED,
+    &checks::rate_limit::CHECK,
     &checks::property_authorization::EXPOSURE,
     &checks::property_authorization::MASS_ASSIGNMENT,
     &checks::deprecated_live::CHECK,

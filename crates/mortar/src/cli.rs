@@ -242,6 +242,9 @@ pub struct ScanArgs {
     /// The canary's base URL as the target reaches it (e.g. http://scanner.internal:8089), when it is not the listen address.
     #[arg(long, value_name = "URL")]
     pub canary_url: Option<String>,
+    /// Requests sent to a sign-in, reset, one-time-code or search operation to look for a rate limit [default: 15].
+    #[arg(long, value_name = "N")]
+    pub rate_burst: Option<u32>,
     /// Another host that may be contacted (repeatable).
     #[arg(long, value_name = "HOST")]
     pub scope_host: Vec<String>,

@@ -123,6 +123,8 @@ pub struct Layer {
     pub race_burst: Option<u32>,
     /// Rounds per race candidate.
     pub race_rounds: Option<u32>,
+    /// Requests in a rate-limit probe.
+    pub rate_burst: Option<u32>,
     /// Where the SSRF canary listens.
     pub canary_listen: Option<String>,
     /// The canary's URL as the target reaches it.
@@ -274,6 +276,7 @@ const ENV_KEYS: &[(&str, Kind)] = &[
     ("max_requests", Kind::Integer),
     ("race_burst", Kind::Integer),
     ("race_rounds", Kind::Integer),
+    ("rate_burst", Kind::Integer),
     ("scope_hosts", Kind::List),
     ("include_paths", Kind::List),
     ("exclude_paths", Kind::List),
@@ -390,6 +393,7 @@ pub fn flag_layer(args: &ScanArgs) -> Layer {
         max_requests: args.max_requests,
         race_burst: args.race_burst,
         race_rounds: args.race_rounds,
+        rate_burst: args.rate_burst,
         canary_listen: args.canary_listen.clone(),
         canary_url: args.canary_url.clone(),
         scope_hosts: list(&args.scope_host),
@@ -435,6 +439,7 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
         max_requests,
         race_burst,
         race_rounds,
+        rate_burst,
         canary_listen,
         canary_url,
         scope_hosts,
@@ -477,6 +482,8 @@ pub struct Pace {
     pub race_burst: usize,
     /// Rounds per race candidate.
     pub race_rounds: usize,
+    /// Requests in a rate-limit probe.
+    pub rate_burst: usize,
 }
 
 /// Built-in defaults.
@@ -489,6 +496,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
 /// Built-in default burst size.
 pub const DEFAULT_RACE_BURST: u32 = 20;
+/// Built-in default rate-limit probe: small, so that a real limit a little
+/// higher is not mistaken for none while a missing one still shows.
+pub const DEFAULT_RATE_BURST: u32 = 15;
 
 impl Layer {
     /// Pace settings with defaults, validated.
@@ -509,6 +519,10 @@ impl Layer {
         if !(1..=100).contains(&race_rounds) {
             return Err(UsageError::new("race-rounds: must be from 1 to 100"));
         }
+        let rate_burst = self.rate_burst.unwrap_or(DEFAULT_RATE_BURST);
+        if !(2..=200).contains(&rate_burst) {
+            return Err(UsageError::new("rate-burst: must be from 2 to 200"));
+        }
         let timeout = self.timeout.as_ref().map(|d| d.resolve("timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
         let max_time = self.max_time.as_ref().map(|d| d.resolve("max-time")).transpose()?.unwrap_or(DEFAULT_MAX_TIME);
         if timeout.is_zero() || max_time.is_zero() {
@@ -525,6 +539,7 @@ impl Layer {
             max_requests: self.max_requests,
             race_burst: race_burst as usize,
             race_rounds: race_rounds as usize,
+            rate_burst: rate_burst as usize,
         })
     }
 }

@@ -621,6 +621,7 @@ pub async fn execute_with_sources(settings: &Settings) -> Result<(Report, Vec<Sp
             framework: settings.framework,
             race_burst: settings.pace.race_burst,
             race_rounds: settings.pace.race_rounds,
+            rate_burst: settings.pace.rate_burst,
             include_paths: settings.include_paths.clone(),
             exclude_paths: settings.exclude_paths.clone(),
             signed_sample: settings.signed_sample.clone(),

@@ -27,6 +27,7 @@ pub mod pii;
 pub mod plaintext_http;
 pub mod property_authorization;
 pub mod race_plans;
+pub mod rate_limit;
 pub mod request_signing;
 pub mod secrets_in_response;
 pub mod security_headers;

@@ -236,7 +236,8 @@ fn undocumented(value: &Value, schema: &Value, path: &str, out: &mut Vec<(String
     }
 }
 
-/// Credential-named properties holding a value, anywhere (no schema to compare with).
+/// Credential-named properties holding a value, anywhere (no schema to compare
+/// with), except values in a known key format.
 fn credentials_anywhere(value: &Value, path: &str, out: &mut Vec<(String, Sensitivity, String)>) {
     match value {
         Value::Object(map) => {
@@ -244,7 +245,9 @@ fn credentials_anywhere(value: &Value, path: &str, out: &mut Vec<(String, Sensit
                 let here = format!("{path}.{key}");
                 let filled = matches!(v, Value::String(s) if s.len() >= 4)
                     || v.is_array() && v.as_array().is_some_and(|a| !a.is_empty());
-                if sensitivity(key) == Some(Sensitivity::Credential) && filled {
+                // A key in a known format is data-exposure.secrets-in-response's to report.
+                let known_format = v.as_str().is_some_and(|t| !super::secrets_in_response::find_secrets(t).is_empty());
+                if sensitivity(key) == Some(Sensitivity::Credential) && filled && !known_format {
                     out.push((here, Sensitivity::Credential, text(v)));
                 } else {
                     credentials_anywhere(v, &here, out);

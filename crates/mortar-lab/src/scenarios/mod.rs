@@ -17,6 +17,7 @@ mod dangerous_methods;
 mod debug_endpoints;
 mod hsts;
 mod jwt_weak;
+mod login_throttle;
 mod mtls;
 mod mtls_path_identity;
 mod pii_exposure;
@@ -97,6 +98,7 @@ pub(crate) const ALL: &[Scenario] = &[
     bfla_admin::SCENARIO,
     ssrf::PREVIEW,
     ssrf::WEBHOOK,
+    login_throttle::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

@@ -228,3 +228,54 @@ async fn ssrf_is_proven_by_the_canary_and_absent_when_fixed() {
     }
     lab.shutdown();
 }
+
+/// The access-control and API categories on every fixed target, in the active
+/// profile (writes, forgeries and canary probes included): nothing to report.
+#[tokio::test(flavor = "multi_thread")]
+async fn active_scans_of_fixed_targets_report_nothing_in_the_access_categories() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let categories = "authentication,bola,bfla,property-authorization,ssrf,rate-limiting,unsafe-consumption,llm";
+    let mut scanned = 0;
+    for t in lab.targets().iter().filter(|t| t.variant.as_str() == "fixed") {
+        let out =
+            mortar(&scan_args(t, &["--profile", "active", "--format", "json", "--checks", categories]), &[]).await;
+        assert!(out.code == 0 || out.code == 1, "{}: {}", t.scenario, out.stderr);
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(report["profile"], "active");
+        assert!(finding_checks(&report).is_empty(), "{}: {:?}", t.scenario, finding_checks(&report));
+        scanned += 1;
+    }
+    assert!(scanned >= 10, "{scanned} fixed targets");
+    lab.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unlimited_sign_in_is_found_and_a_throttled_one_is_not() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let check = "rate-limiting.sensitive-operation-unlimited";
+    for (variant, expected) in [("vulnerable", vec![check]), ("fixed", vec![])] {
+        let t = target(&lab, "login-throttle", variant);
+        let out =
+            mortar(&scan_args(t, &["--format", "json", "--checks", "rate-limiting.*", "--rate-burst", "8"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+        if let Some(finding) = report["findings"].as_array().unwrap().first() {
+            assert!(finding["description"].as_str().unwrap().contains("8 requests for a user that does not exist"));
+            let body = finding["evidence"][0]["request"]["body"]["content"].as_str().unwrap();
+            assert!(body.contains("example.invalid"), "{body}");
+        }
+        // The standard profile sends no sign-in attempt and says why.
+        let out =
+            mortar(&scan_args(t, &["--profile", "standard", "--format", "json", "--checks", "rate-limiting.*"]), &[])
+                .await;
+        let report = assert_valid_report(&out.stdout);
+        assert!(finding_checks(&report).is_empty());
+        let coverage = report["coverage"]["checks"].as_array().unwrap();
+        let rate = coverage.iter().find(|c| c["check"] == check).unwrap();
+        assert!(rate["reason"].as_str().unwrap().contains("active profile"), "{rate}");
+    }
+    let out = mortar(&["scan", "https://127.0.0.1:1/", "--rate-burst", "1"], &[]).await;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("rate-burst: must be from 2 to 200"), "{}", out.stderr);
+    lab.shutdown();
+}
