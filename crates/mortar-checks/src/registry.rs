@@ -42,6 +42,8 @@ pub static CHECKS: &[&Check] = &[
     &checks::ssrf::SSRF,
     &checks::ssrf::REDIRECT_FOLLOWED,
     &checks::rate_limit::CHECK,
+    &checks::llm::INJECTION,
+    &checks::llm::LEAK,
     &checks::property_authorization::EXPOSURE,
     &checks::property_authorization::MASS_ASSIGNMENT,
     &checks::deprecated_live::CHECK,

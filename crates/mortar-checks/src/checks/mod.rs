@@ -17,6 +17,7 @@ pub mod forged_token;
 pub mod framework_fingerprint;
 pub mod hsts;
 pub mod jwt_weaknesses;
+pub mod llm;
 pub mod mtls_client_auth;
 pub mod mtls_forged_cert;
 pub mod mtls_identity_at_use;

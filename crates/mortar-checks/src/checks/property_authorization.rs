@@ -112,7 +112,6 @@ const CREDENTIAL_NAMES: &[&str] = &[
     "passwordresettoken",
     "recoverycodes",
     "apikey",
-    "ssn",
 ];
 
 /// Names that grant or describe privileges, and internal bookkeeping.

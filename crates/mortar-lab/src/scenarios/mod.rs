@@ -17,6 +17,7 @@ mod dangerous_methods;
 mod debug_endpoints;
 mod hsts;
 mod jwt_weak;
+mod llm_chat;
 mod login_throttle;
 mod mtls;
 mod mtls_path_identity;
@@ -99,6 +100,7 @@ pub(crate) const ALL: &[Scenario] = &[
     ssrf::PREVIEW,
     ssrf::WEBHOOK,
     login_throttle::SCENARIO,
+    llm_chat::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

@@ -279,3 +279,27 @@ async fn unlimited_sign_in_is_found_and_a_throttled_one_is_not() {
     assert!(out.stderr.contains("rate-burst: must be from 2 to 200"), "{}", out.stderr);
     lab.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn llm_probes_prove_injection_and_leaks_and_find_nothing_behind_guard_rails() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    for (variant, expected) in
+        [("vulnerable", vec!["llm.prompt-injection", "llm.system-prompt-leak"]), ("fixed", vec![])]
+    {
+        let t = target(&lab, "llm-support", variant);
+        let out = mortar(&scan_args(t, &["--format", "json", "--checks", "llm"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+        for finding in report["findings"].as_array().unwrap() {
+            let answer = finding["evidence"][0]["response"]["body"]["content"].as_str().unwrap();
+            let expected_text = if finding["check"] == "llm.prompt-injection" { "MORTAR-CANARY-" } else { "You are" };
+            assert!(answer.contains(expected_text), "{answer}");
+        }
+        // Each probe is a model call: the standard profile sends none.
+        let out = mortar(&scan_args(t, &["--profile", "standard", "--format", "json", "--checks", "llm"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        let coverage = report["coverage"]["checks"].as_array().unwrap();
+        assert!(coverage.iter().filter(|c| c["category"] == "llm").all(|c| c["status"] == "skipped"));
+    }
+    lab.shutdown();
+}
