@@ -141,6 +141,9 @@ fn frame(l: &str) -> Option<&'static str> {
     None
 }
 
+/// Most endpoints given a malformed id.
+const MAX_ID_PROBES: usize = 100;
+
 /// The safe error-provoking probes: (endpoint to report, request target).
 fn probes(ctx: &ScanContext, endpoints: &[Endpoint]) -> Vec<(Endpoint, String)> {
     let base = ctx.target.base_path.clone();
@@ -205,7 +208,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         let request = ctx.request("GET", &page.endpoint).identity(ctx.primary_identity());
         report(&page.endpoint, &request, &page.exchange, false);
     }
-    let endpoints: Vec<Endpoint> = read.pages.iter().map(|p| p.endpoint.clone()).collect();
+    // Every GET with an id, not only the pages read: one malformed id each, bounded.
+    let mut endpoints: Vec<Endpoint> = read.pages.iter().map(|p| p.endpoint.clone()).collect();
+    for e in ctx.safe_endpoints().filter(|e| e.method == "GET") {
+        if endpoints.len() >= MAX_ID_PROBES {
+            break;
+        }
+        if !endpoints.contains(e) {
+            endpoints.push(e.clone());
+        }
+    }
     let probes = probes(&ctx, &endpoints);
     let (mut failed, mut last_error) = (read.failed, read.last_error.clone());
     for (endpoint, target) in &probes {

@@ -7,6 +7,7 @@ use crate::{Expected, LabError, LabTarget, Variant};
 use serde_json::Value;
 use std::net::SocketAddr;
 
+mod api_200;
 mod bfla_admin;
 mod bola_invoices;
 mod certificate;
@@ -101,6 +102,7 @@ pub(crate) const ALL: &[Scenario] = &[
     ssrf::WEBHOOK,
     login_throttle::SCENARIO,
     llm_chat::SCENARIO,
+    api_200::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`
