@@ -16,12 +16,14 @@ import json, os, re, subprocess, sys, time
 MORTAR, SCHEMATHESIS, OUT = sys.argv[1], sys.argv[2], sys.argv[3]
 os.makedirs(OUT, exist_ok=True)
 
-# (flaw, operation, how mortar names it, what counts for Schemathesis)
+# (flaw, operation, the mortar check that names it, words of the Schemathesis
+# failure title that name it). A failure of another kind on the same
+# operation (e.g. "Undocumented status code" for a 400) does not count.
 PLANTED = [
-    ("BOLA: another customer's invoice", "GET /api/v1/invoices/{id}", "bola.cross-identity-read"),
-    ("authentication not enforced", "GET /api/v1/reports", "authentication.security-not-enforced"),
-    ("password hash beyond the schema", "GET /api/v1/users/{id}", "property-authorization.excessive-exposure"),
-    ("500 with a panic backtrace", "GET /api/v1/exports/{id}", "data-exposure.stack-trace"),
+    ("BOLA: another customer's invoice", "GET /api/v1/invoices/{id}", "bola.cross-identity-read", "authoriz"),
+    ("authentication not enforced", "GET /api/v1/reports", "authentication.security-not-enforced", "without authentication"),
+    ("password hash beyond the schema", "GET /api/v1/users/{id}", "property-authorization.excessive-exposure", "schema"),
+    ("500 with a panic backtrace", "GET /api/v1/exports/{id}", "data-exposure.stack-trace", "server error"),
 ]
 
 lab = subprocess.Popen([MORTAR, "lab"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -31,7 +33,6 @@ try:
         t = json.loads(line)
         if t["scenario"] == "api-200" and t["variant"] == "vulnerable":
             target = t
-        if target and t["scenario"] != "api-200":
             break
     args = target["scan_args"]
     ca = args[args.index("--ca-cert") + 1]
@@ -48,23 +49,26 @@ try:
     mortar_requests = report["stats"]["requests"]
 
     base = target["url"].rstrip("/") + "/api/v1"
-    har = os.path.join(OUT, "schemathesis.har")
     start = time.monotonic()
     st = subprocess.run(
         [SCHEMATHESIS, "run", target["spec"], "--url", base, "-H", f"Authorization: {token}", "--tls-verify", ca,
-         "--checks", "all", "--report", "har,junit", "--report-dir", OUT, "--no-color"],
+         "--checks", "all", "--report", "har", "--report-dir", OUT, "--no-color"],
         capture_output=True, text=True)
     st_secs = time.monotonic() - start
     open(os.path.join(OUT, "schemathesis.txt"), "w").write(st.stdout + st.stderr)
-    har_files = [os.path.join(OUT, f) for f in os.listdir(OUT) if f.endswith(".har")]
+    har_files = [os.path.join(OUT, f) for f in os.listdir(OUT) if f.startswith("har-") or f.endswith(".har")]
     st_requests = sum(len(json.load(open(f))["log"]["entries"]) for f in har_files)
-    junit = "".join(open(os.path.join(OUT, f)).read() for f in os.listdir(OUT) if f.endswith(".xml"))
-    # A failing test case names its operation: `<testcase name="GET /invoices/{id}" ...><failure`.
+    # The text report: a section per operation ("____ GET /path ____") listing "- STnnn Title" failures.
     st_failed = {}
-    for case in re.finditer(r'<testcase name="([A-Z]+ [^"]+)"[^>]*>(.*?)</testcase>', junit, re.S):
-        if "<failure" in case.group(2) or "<error" in case.group(2):
-            kinds = sorted(set(re.findall(r'message="([^"]{0,80})', case.group(2))))
-            st_failed["%s /api/v1%s" % tuple(case.group(1).split(" ", 1))] = kinds
+    current = None
+    for line in (st.stdout + st.stderr).splitlines():
+        head = re.match(r"^_+ ([A-Z]+) (/\S*) _+$", line)
+        if head:
+            current = "%s /api/v1%s" % (head.group(1), head.group(2))
+            continue
+        failure = re.match(r"^- (ST\d+ .+)$", line)
+        if current and failure:
+            st_failed.setdefault(current, set()).add(failure.group(1).strip())
 
     print(f"| tool | wall time (s) | requests | exit |")
     print(f"|---|---:|---:|---:|")
@@ -73,13 +77,20 @@ try:
     print()
     print("| planted flaw | operation | mortar | Schemathesis |")
     print("|---|---|---|---|")
-    for flaw, op, check in PLANTED:
+    for flaw, op, check, words in PLANTED:
         m = "yes (`%s`)" % check if (op, check) in mortar_found else "no"
-        s = st_failed.get(op)
-        print(f"| {flaw} | `{op}` | {m} | {'yes: ' + '; '.join(s) if s else 'no'} |")
-    other = sorted(set(st_failed) - {op for _, op, _ in PLANTED})
+        got = sorted(st_failed.get(op, ()))
+        hit = [f for f in got if words in f.lower()]
+        s = "yes (%s)" % "; ".join(hit) if hit else "no" + (" (only: %s)" % "; ".join(got) if got else "")
+        print(f"| {flaw} | `{op}` | {m} | {s} |")
+    other = sorted(set(st_failed) - {p[1] for p in PLANTED})
     print()
-    print(f"Schemathesis failures on other operations: {len(other)}" + (": " + ", ".join(other[:10]) if other else ""))
+    kinds = {}
+    for op in other:
+        for f in st_failed[op]:
+            kinds[f] = kinds.get(f, 0) + 1
+    print(f"Schemathesis failures on the {len(other)} other operations (operations per kind): "
+          + "; ".join(f"{k}: {n}" for k, n in sorted(kinds.items())))
     print(f"mortar findings: {len(report['findings'])} ({', '.join(sorted({f['check'] for f in report['findings']}))})")
 finally:
     lab.terminate()

@@ -38,6 +38,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::security_not_enforced::CHECK,
     &checks::forged_token::CHECK,
     &checks::bola::CHECK,
+    &checks::bola::WRITE,
     &checks::bfla::CHECK,
     &checks::ssrf::SSRF,
     &checks::ssrf::REDIRECT_FOLLOWED,

@@ -175,7 +175,7 @@ fn sensitivity(name: &str) -> Option<Sensitivity> {
 
 /// The properties a schema documents for an object (`allOf`/`oneOf`/`anyOf` merged),
 /// `None` when it says nothing about them (free-form).
-fn documented_properties(schema: &Value) -> Option<Map<String, Value>> {
+pub(crate) fn documented_properties(schema: &Value) -> Option<Map<String, Value>> {
     let mut out = Map::new();
     let mut said = false;
     if let Some(props) = schema.get("properties").and_then(Value::as_object) {
@@ -384,7 +384,7 @@ fn documented_writable(op: &ScanOperation, name: &str) -> bool {
 }
 
 /// The write's body: the object's documented writable properties as read, plus the change.
-fn write_body(op: &ScanOperation, object: &Map<String, Value>, name: &str, value: &Value) -> Value {
+pub(crate) fn write_body(op: &ScanOperation, object: &Map<String, Value>, name: &str, value: &Value) -> Value {
     let mut body = Map::new();
     let documented = op.described.request_schema.as_ref().and_then(documented_properties);
     match documented {
@@ -404,23 +404,22 @@ fn write_body(op: &ScanOperation, object: &Map<String, Value>, name: &str, value
 }
 
 const MAX_WRITE_OPERATIONS: usize = 3;
+
+/// PUT and PATCH operations with a GET on the same concrete path: what is
+/// written can be read back.
+pub(crate) fn write_read_pairs(ctx: &ScanContext) -> impl Iterator<Item = (&ScanOperation, &ScanOperation)> {
+    ctx.operations.iter().filter(|w| matches!(w.endpoint.method.as_str(), "PUT" | "PATCH")).filter_map(|w| {
+        let read = ctx.operations.iter().find(|r| r.endpoint.method == "GET" && r.endpoint.path == w.endpoint.path)?;
+        (read.target.split('?').next() == w.target.split('?').next()).then_some((w, read))
+    })
+}
 const MAX_PROPERTIES: usize = 3;
 
 async fn run_mass_assignment(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let Some(identity) = ctx.primary_identity() else {
         return CheckVerdict::Skipped("no identity: an object of one's own is needed to write to".into());
     };
-    let pairs: Vec<(&ScanOperation, &ScanOperation)> = ctx
-        .operations
-        .iter()
-        .filter(|w| matches!(w.endpoint.method.as_str(), "PUT" | "PATCH"))
-        .filter_map(|w| {
-            let read =
-                ctx.operations.iter().find(|r| r.endpoint.method == "GET" && r.endpoint.path == w.endpoint.path)?;
-            (read.target.split('?').next() == w.target.split('?').next()).then_some((w, read))
-        })
-        .take(MAX_WRITE_OPERATIONS)
-        .collect();
+    let pairs: Vec<(&ScanOperation, &ScanOperation)> = write_read_pairs(&ctx).take(MAX_WRITE_OPERATIONS).collect();
     if pairs.is_empty() {
         return CheckVerdict::Skipped("no PUT or PATCH operation with a GET on the same path".into());
     }
@@ -431,13 +430,14 @@ async fn run_mass_assignment(ctx: Arc<ScanContext>, reporter: Reporter) -> Check
     CheckVerdict::Ran(format!("{tried} privilege-like propert(ies) written and read back as `{}`", identity.name))
 }
 
-async fn read_object(
+pub(crate) async fn read_object(
+    check: &'static str,
     ctx: &ScanContext,
     identity: &Arc<Identity>,
     read: &ScanOperation,
 ) -> Option<(Arc<Exchange>, Map<String, Value>)> {
     let request = ctx.request("GET", &read.endpoint).identity(Some(identity.clone()));
-    let ex = ctx.send(MASS_ASSIGNMENT.info.id, Some(&read.endpoint), request).await.ok()?;
+    let ex = ctx.send(check, Some(&read.endpoint), request).await.ok()?;
     match json(&ex) {
         Some(Value::Object(map)) if ok(&ex) => Some((Arc::new(ex), map)),
         _ => None,
@@ -445,7 +445,7 @@ async fn read_object(
 }
 
 /// The write as `identity` with a JSON body.
-fn write_request(
+pub(crate) fn write_request(
     ctx: &ScanContext,
     identity: &Arc<Identity>,
     write: &ScanOperation,
@@ -458,14 +458,15 @@ fn write_request(
     request
 }
 
-async fn send_write(
+pub(crate) async fn send_write(
+    check: &'static str,
     ctx: &ScanContext,
     identity: &Arc<Identity>,
     write: &ScanOperation,
     body: &Value,
 ) -> Option<Exchange> {
     let request = write_request(ctx, identity, write, body);
-    ctx.send(MASS_ASSIGNMENT.info.id, Some(&write.endpoint), request).await.ok()
+    ctx.send(check, Some(&write.endpoint), request).await.ok()
 }
 
 /// Tries the privilege-like properties of one object; returns how many were written.
@@ -476,7 +477,7 @@ async fn probe(
     write: &ScanOperation,
     read: &ScanOperation,
 ) -> usize {
-    let Some((_, object)) = read_object(ctx, identity, read).await else { return 0 };
+    let Some((_, object)) = read_object(MASS_ASSIGNMENT.info.id, ctx, identity, read).await else { return 0 };
     let candidates: Vec<(String, Value)> = object
         .iter()
         .filter(|(k, _)| WRITABLE_PRIVILEGES.contains(&normalized(k).as_str()) && !documented_writable(write, k))
@@ -487,23 +488,25 @@ async fn probe(
     for (name, original) in candidates {
         let Some(changed) = escalated(&name, &original) else { continue };
         // Read again right before: the object as it is now is what gets written back.
-        let Some((before, object)) = read_object(ctx, identity, read).await else { break };
+        let Some((before, object)) = read_object(MASS_ASSIGNMENT.info.id, ctx, identity, read).await else { break };
         let body = write_body(write, &object, &name, &changed);
-        let Some(written) = send_write(ctx, identity, write, &body).await else { continue };
+        let Some(written) = send_write(MASS_ASSIGNMENT.info.id, ctx, identity, write, &body).await else { continue };
         tried += 1;
         if !ok(&written) {
             continue;
         }
-        let Some((after, object_after)) = read_object(ctx, identity, read).await else { continue };
+        let Some((after, object_after)) = read_object(MASS_ASSIGNMENT.info.id, ctx, identity, read).await else {
+            continue;
+        };
         if object_after.get(&name) != Some(&changed) {
             continue;
         }
         // Proven; put the original back and say whether that worked.
         let restore = write_body(write, &object_after, &name, &original);
-        let restored = match send_write(ctx, identity, write, &restore).await {
-            Some(ex) if ok(&ex) => {
-                read_object(ctx, identity, read).await.is_some_and(|(_, o)| o.get(&name) == Some(&original))
-            }
+        let restored = match send_write(MASS_ASSIGNMENT.info.id, ctx, identity, write, &restore).await {
+            Some(ex) if ok(&ex) => read_object(MASS_ASSIGNMENT.info.id, ctx, identity, read)
+                .await
+                .is_some_and(|(_, o)| o.get(&name) == Some(&original)),
             _ => false,
         };
         let request = write_request(ctx, identity, write, &body);

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 
 mod api_200;
 mod bfla_admin;
+mod bola_documents;
 mod bola_invoices;
 mod certificate;
 mod cookie_flags;
@@ -103,6 +104,7 @@ pub(crate) const ALL: &[Scenario] = &[
     login_throttle::SCENARIO,
     llm_chat::SCENARIO,
     api_200::SCENARIO,
+    bola_documents::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

@@ -303,3 +303,32 @@ async fn llm_probes_prove_injection_and_leaks_and_find_nothing_behind_guard_rail
     }
     lab.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_identitys_write_is_proven_by_the_owners_read_back_and_undone() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    for (variant, expected) in
+        [("vulnerable", vec!["bola.cross-identity-read", "bola.cross-identity-write"]), ("fixed", vec![])]
+    {
+        let t = target(&lab, "bola-documents", variant);
+        let out = mortar(&scan_args(t, &["--format", "json", "--checks", "bola.*"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+        let write = report["findings"].as_array().unwrap().iter().find(|f| f["check"] == "bola.cross-identity-write");
+        if let Some(finding) = write {
+            let evidence = finding["evidence"].as_array().unwrap();
+            // The owner's read, the other identity's write, the owner's read back.
+            assert_eq!(evidence.len(), 3, "{finding}");
+            assert_eq!(evidence[1]["request"]["method"], "PATCH");
+            assert!(finding["reproduce"].as_str().unwrap().contains("$MORTAR_BOB_AUTHORIZATION"));
+            assert!(finding["description"].as_str().unwrap().contains("The owner wrote the original value back"));
+            let after = evidence[2]["response"]["body"]["content"].as_str().unwrap();
+            assert!(after.contains("(mortar bob)"), "{after}");
+        }
+        // The standard profile writes nothing: the write check does not run.
+        let out = mortar(&scan_args(t, &["--profile", "standard", "--format", "json", "--checks", "bola.*"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert!(!finding_checks(&report).iter().any(|c| c == "bola.cross-identity-write"));
+    }
+    lab.shutdown();
+}
