@@ -308,7 +308,8 @@ async fn llm_probes_prove_injection_and_leaks_and_find_nothing_behind_guard_rail
 async fn another_identitys_write_is_proven_by_the_owners_read_back_and_undone() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     for (variant, expected) in
-        [("vulnerable", vec!["bola.cross-identity-read", "bola.cross-identity-write"]), ("fixed", vec![])]
+        // Sorted by severity: the write (critical) first.
+        [("vulnerable", vec!["bola.cross-identity-write", "bola.cross-identity-read"]), ("fixed", vec![])]
     {
         let t = target(&lab, "bola-documents", variant);
         let out = mortar(&scan_args(t, &["--format", "json", "--checks", "bola.*"]), &[]).await;
@@ -326,7 +327,8 @@ async fn another_identitys_write_is_proven_by_the_owners_read_back_and_undone() 
             assert!(after.contains("(mortar bob)"), "{after}");
         }
         // The standard profile writes nothing: the write check does not run.
-        let out = mortar(&scan_args(t, &["--profile", "standard", "--format", "json", "--checks", "bola.*"]), &[]).await;
+        let out =
+            mortar(&scan_args(t, &["--profile", "standard", "--format", "json", "--checks", "bola.*"]), &[]).await;
         let report = assert_valid_report(&out.stdout);
         assert!(!finding_checks(&report).iter().any(|c| c == "bola.cross-identity-write"));
     }
