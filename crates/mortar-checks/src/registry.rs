@@ -43,6 +43,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::ssrf::SSRF,
     &checks::ssrf::REDIRECT_FOLLOWED,
     &checks::rate_limit::CHECK,
+    &checks::unbounded_list::CHECK,
     &checks::llm::INJECTION,
     &checks::llm::LEAK,
     &checks::property_authorization::EXPOSURE,

@@ -437,11 +437,17 @@ fn report(
             *value = format!("<forged: {what}>");
         }
     }
-    let control_note = if Arc::ptr_eq(&target.control, &target.genuine) {
-        "The same operation without the credential was refused."
-    } else {
-        "The same operation without the credential was refused (the control)."
-    };
+    // A server that echoes the token would put the forgery (a working
+    // credential where it is accepted) in the report: it is masked too.
+    if let Some(body) = forged_evidence.response.as_mut().and_then(|r| r.body.as_mut()) {
+        let signed_part = forged.rsplit_once('.').map_or(forged, |(head, _)| head);
+        for text in [forged, signed_part] {
+            if text.len() >= 8 {
+                body.content = body.content.replace(text, "<forged token>");
+            }
+        }
+    }
+    let control_note = "The same operation without the credential was refused (the control).";
     let mut reproduce =
         ctx.curl(&ctx.request(&target.endpoint.method, &target.endpoint).identity(Some(stripped.clone())));
     reproduce.push_str(&format!(" -H \"{}: {}\"", credential.header, shell_value(credential, forgery, forged)));

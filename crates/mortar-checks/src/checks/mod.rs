@@ -39,6 +39,7 @@ pub mod ssrf;
 pub mod stack_trace;
 mod tls_hello;
 pub mod tls_posture;
+pub mod unbounded_list;
 pub mod undocumented_endpoints;
 pub mod unversioned_api;
 pub mod version_disclosure;

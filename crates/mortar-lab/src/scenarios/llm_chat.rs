@@ -4,7 +4,8 @@
 //! tells it to drop its instructions. Vulnerable: the message goes to the
 //! "model" as is, and its answer goes back as is. Fixed: instructions to
 //! drop the system prompt are refused before the model, and answers that
-//! quote the system prompt are replaced (an output filter).
+//! quote the system prompt are replaced (an output filter). `llm-helpdesk` is
+//! the same assistant served by axum.
 
 use actix_web::{App, HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -14,6 +15,8 @@ use crate::serve::LabContext;
 use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "llm-support", start };
+/// The same assistant on axum.
+pub(super) const AXUM: Scenario = Scenario { name: "llm-helpdesk", start: start_axum };
 
 /// The system prompt, with the secret a real one too often carries.
 const SYSTEM_PROMPT: &str = "You are HelpBot, the support assistant of Acme Parcels. Only answer questions about \
@@ -27,7 +30,12 @@ struct Assistant {
     authorization: String,
 }
 
-fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
+/// The description, token and scan arguments both frameworks' targets share.
+fn setup(
+    ctx: &mut LabContext,
+    name: &str,
+    variant: Variant,
+) -> Result<(String, Vec<String>, std::path::PathBuf), LabError> {
     let authorization = format!("Bearer {}", crate::tls::random_hex(24)?);
     let paths = json!({"/assistant/chat": {"post": {
         "operationId": "chat",
@@ -38,20 +46,47 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
     }}});
     let (mut args, spec_path) = super::bearer_spec_args(
         ctx,
-        SCENARIO.name,
+        name,
         variant,
         &super::bearer_api_description("Support assistant", paths),
         &authorization,
     )?;
-    let config_path = ctx.dir().join(format!("{}-{variant}.toml", SCENARIO.name));
+    let config_path = ctx.dir().join(format!("{name}-{variant}.toml"));
     crate::write_file(&config_path, b"profile = \"active\"\n", 0o644)?;
     args.extend(["--config".to_owned(), config_path.display().to_string()]);
+    Ok((authorization, args, spec_path))
+}
+
+fn expected(variant: Variant) -> Vec<crate::Expected> {
+    super::vulnerable_expects(variant, &["llm.prompt-injection", "llm.system-prompt-leak"])
+}
+
+fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
+    let (authorization, args, spec_path) = setup(ctx, SCENARIO.name, variant)?;
     let assistant = Assistant { variant, authorization };
     let addr = ctx.serve_actix(move || {
         App::new().app_data(web::Data::new(assistant.clone())).route("/api/v1/assistant/chat", web::post().to(chat))
     })?;
-    let expected = super::vulnerable_expects(variant, &["llm.prompt-injection", "llm.system-prompt-leak"]);
-    Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected))
+    Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected(variant)))
+}
+
+fn start_axum(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    let (authorization, args, spec_path) = setup(ctx, AXUM.name, variant)?;
+    let handler = |State(assistant): State<std::sync::Arc<Assistant>>, headers: HeaderMap, body: axum::Json<Value>| async move {
+        if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(assistant.authorization.as_str()) {
+            return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "bearer token required"}))).into_response();
+        }
+        axum::Json(json!({"answer": respond(assistant.variant, body["message"].as_str().unwrap_or_default())}))
+            .into_response()
+    };
+    let router = axum::Router::new()
+        .route("/api/v1/assistant/chat", axum::routing::post(handler))
+        .with_state(std::sync::Arc::new(Assistant { variant, authorization }));
+    let addr = ctx.serve_axum(router)?;
+    Ok(super::spec_target(AXUM.name, variant, addr, &spec_path, args, expected(variant)))
 }
 
 /// The fake model: answers about parcels, and does what an unguarded model
@@ -78,8 +113,12 @@ async fn chat(assistant: web::Data<Assistant>, request: HttpRequest, body: web::
     if request.headers().get("authorization").and_then(|v| v.to_str().ok()) != Some(assistant.authorization.as_str()) {
         return HttpResponse::Unauthorized().json(json!({"error": "bearer token required"}));
     }
-    let message = body["message"].as_str().unwrap_or_default();
-    let answer = match assistant.variant {
+    HttpResponse::Ok().json(json!({"answer": respond(assistant.variant, body["message"].as_str().unwrap_or_default())}))
+}
+
+/// What the assistant answers, as each variant lets it.
+fn respond(variant: Variant, message: &str) -> String {
+    match variant {
         // The flaw: nothing stands between the caller, the model and the answer.
         Variant::Vulnerable => model(message),
         Variant::Fixed => {
@@ -89,6 +128,5 @@ async fn chat(assistant: web::Data<Assistant>, request: HttpRequest, body: web::
             // The output filter: nothing of the system prompt leaves.
             if answer.contains("HelpBot") || answer.contains("ACME-STAFF") { REFUSAL.to_owned() } else { answer }
         }
-    };
-    HttpResponse::Ok().json(json!({"answer": answer}))
+    }
 }

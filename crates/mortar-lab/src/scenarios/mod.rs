@@ -38,6 +38,7 @@ mod ssrf;
 mod stack_trace;
 mod tls_early_data;
 mod token_auth;
+mod unbounded_list;
 mod unversioned_api;
 mod version_disclosure;
 
@@ -99,12 +100,15 @@ pub(crate) const ALL: &[Scenario] = &[
     properties::EXPOSURE,
     properties::MASS_ASSIGNMENT,
     bfla_admin::SCENARIO,
+    bfla_admin::AXUM,
     ssrf::PREVIEW,
     ssrf::WEBHOOK,
     login_throttle::SCENARIO,
     llm_chat::SCENARIO,
+    llm_chat::AXUM,
     api_200::SCENARIO,
     bola_documents::SCENARIO,
+    unbounded_list::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

@@ -144,12 +144,15 @@ async fn bfla_is_found_with_declared_or_inferred_roles_and_absent_when_fixed() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     let check = "bfla.privileged-operation";
     let dir = tempfile::tempdir().unwrap();
-    for (variant, expected) in [("vulnerable", vec![check]), ("fixed", vec![])] {
-        let t = target(&lab, "bfla-admin", variant);
+    // actix-web, then axum.
+    let cases =
+        ["bfla-admin", "bfla-console"].into_iter().flat_map(|s| [(s, "vulnerable", vec![check]), (s, "fixed", vec![])]);
+    for (scenario, variant, expected) in cases {
+        let t = target(&lab, scenario, variant);
         let out = mortar(&scan_args(t, &["--format", "json", "--checks", "bfla.*,bola.*"]), &[]).await;
         let report = assert_valid_report(&out.stdout);
         // The administrator reading everyone's data is not BOLA either.
-        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+        assert_eq!(finding_checks(&report), expected, "{scenario} {variant}: {}", out.stderr);
         if let Some(finding) = report["findings"].as_array().unwrap().first() {
             assert_eq!(finding["confidence"], "confirmed");
             assert_eq!(finding["endpoint"]["path"], "/api/v1/admin/users");
@@ -159,7 +162,7 @@ async fn bfla_is_found_with_declared_or_inferred_roles_and_absent_when_fixed() {
         }
         // Without declared roles the API's own 403 on the audit log tells who the ordinary user is.
         let config = t.scan_args.iter().position(|a| a == "--config").map(|i| &t.scan_args[i + 1]).unwrap();
-        let unlabelled = dir.path().join(format!("{variant}.toml"));
+        let unlabelled = dir.path().join(format!("{scenario}-{variant}.toml"));
         let text = std::fs::read_to_string(config).unwrap();
         std::fs::write(&unlabelled, text.lines().filter(|l| !l.starts_with("role")).collect::<Vec<_>>().join("\n"))
             .unwrap();
@@ -283,13 +286,16 @@ async fn unlimited_sign_in_is_found_and_a_throttled_one_is_not() {
 #[tokio::test(flavor = "multi_thread")]
 async fn llm_probes_prove_injection_and_leaks_and_find_nothing_behind_guard_rails() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
-    for (variant, expected) in
-        [("vulnerable", vec!["llm.prompt-injection", "llm.system-prompt-leak"]), ("fixed", vec![])]
-    {
-        let t = target(&lab, "llm-support", variant);
+    let both = vec!["llm.prompt-injection", "llm.system-prompt-leak"];
+    // actix-web, then axum.
+    let cases = ["llm-support", "llm-helpdesk"]
+        .into_iter()
+        .flat_map(|s| [(s, "vulnerable", both.clone()), (s, "fixed", vec![])]);
+    for (scenario, variant, expected) in cases {
+        let t = target(&lab, scenario, variant);
         let out = mortar(&scan_args(t, &["--format", "json", "--checks", "llm"]), &[]).await;
         let report = assert_valid_report(&out.stdout);
-        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+        assert_eq!(finding_checks(&report), expected, "{scenario} {variant}: {}", out.stderr);
         for finding in report["findings"].as_array().unwrap() {
             let answer = finding["evidence"][0]["response"]["body"]["content"].as_str().unwrap();
             let expected_text = if finding["check"] == "llm.prompt-injection" { "MORTAR-CANARY-" } else { "You are" };
@@ -331,6 +337,23 @@ async fn another_identitys_write_is_proven_by_the_owners_read_back_and_undone() 
             mortar(&scan_args(t, &["--profile", "standard", "--format", "json", "--checks", "bola.*"]), &[]).await;
         let report = assert_valid_report(&out.stdout);
         assert!(!finding_checks(&report).iter().any(|c| c == "bola.cross-identity-write"));
+    }
+    lab.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_without_paging_is_reported_and_a_paged_one_is_not() {
+    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    for (variant, expected) in [("vulnerable", vec!["rate-limiting.unbounded-response"]), ("fixed", vec![])] {
+        let t = target(&lab, "unbounded-list", variant);
+        let out =
+            mortar(&scan_args(t, &["--profile", "passive", "--format", "json", "--checks", "rate-limiting.*"]), &[])
+                .await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+        if let Some(finding) = report["findings"].as_array().unwrap().first() {
+            assert!(finding["description"].as_str().unwrap().contains("600 items"), "{finding}");
+        }
     }
     lab.shutdown();
 }
