@@ -201,21 +201,17 @@ async fn run_injection(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdic
         }
         let mut request = ctx.request("POST", &op.endpoint).identity(ctx.primary_identity());
         request.body = chat_body(op, slot, &probe);
-        reporter.observe(Observation {
-            endpoint: Some(op.endpoint.clone()),
-            component: None,
-            severity: None,
-            confidence: Confidence::Confirmed,
-            title: None,
-            description: format!(
+        reporter.observe(Observation::confirmed(
+            op.endpoint.clone(),
+            format!(
                 "POST {} passed a message to a model. The message told it to ignore its instructions and reply \
                  only with `{mark}` in upper case; the answer contains `{upper}`, which the message did not: the \
                  model put the caller's instruction above its own.",
                 op.endpoint.path
             ),
-            evidence: vec![ctx.evidence(&ex, "The injected instruction, and the answer that follows it.")],
-            reproduce: ctx.curl(&request),
-        });
+            vec![ctx.evidence(&ex, "The injected instruction, and the answer that follows it.")],
+            ctx.curl(&request),
+        ));
     }
     CheckVerdict::Ran(format!("{asked} injection probe(s) on {} chat operation(s)", ops.len()))
 }
@@ -263,21 +259,20 @@ async fn run_leak(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             }
             let mut request = ctx.request("POST", &op.endpoint).identity(ctx.primary_identity());
             request.body = chat_body(op, slot, probe);
-            reporter.observe(Observation {
-                endpoint: Some(op.endpoint.clone()),
-                component: None,
-                severity: None,
-                confidence: Confidence::Firm,
-                title: None,
-                description: format!(
+            let mut observation = Observation::confirmed(
+                op.endpoint.clone(),
+                format!(
                     "POST {} answered a request for its instructions with text that addresses the model (\"You \
                      are ...\") and gives it rules, none of which the request contained: the system prompt, and \
                      whatever it holds, is readable by any caller.",
                     op.endpoint.path
                 ),
-                evidence: vec![ctx.evidence(&ex, "The request for the instructions, and the answer quoting them.")],
-                reproduce: ctx.curl(&request),
-            });
+                vec![ctx.evidence(&ex, "The request for the instructions, and the answer quoting them.")],
+                ctx.curl(&request),
+            );
+            // Read from the answer's wording: firm, not confirmed.
+            observation.confidence = Confidence::Firm;
+            reporter.observe(observation);
             continue 'ops;
         }
     }

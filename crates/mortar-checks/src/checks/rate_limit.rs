@@ -178,13 +178,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             continue;
         }
         let last = &answers[answers.len() - 1];
-        reporter.observe(Observation {
-            endpoint: Some(op.endpoint.clone()),
-            component: None,
-            severity: None,
-            confidence: Confidence::Firm,
-            title: None,
-            description: format!(
+        let mut observation = Observation::confirmed(
+            op.endpoint.clone(),
+            format!(
                 "{} {} is a {kind} operation (defined at {}). {burst} requests {} were all answered HTTP {first}, \
                  with no 429 or 503 and no rate-limit or Retry-After header: nothing slows down guessing.",
                 op.endpoint.method,
@@ -199,17 +195,20 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                     }
                 },
             ),
-            evidence: vec![
+            vec![
                 ctx.evidence(&answers[0], "The first request of the burst."),
                 ctx.evidence(last, format!("Request {burst} of {burst}: answered like the first.")),
             ],
             // One curl, the same request `burst` times (curl repeats its options for every --url).
-            reproduce: format!(
+            format!(
                 "{}{}",
                 ctx.curl(&request),
                 format!(" --url {}", crate::reproduce::shell_quote(&request.url())).repeat(burst - 1)
             ),
-        });
+        );
+        // No limit seen up to the burst's size; one a little higher cannot be ruled out.
+        observation.confidence = Confidence::Firm;
+        reporter.observe(observation);
     }
     if tested == 0 {
         let why = if passed_over.is_empty() {

@@ -16,9 +16,7 @@ use super::spec_drift::defined_at;
 use crate::context::{Reporter, ScanContext, ScanOperation};
 use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Exchange, Request};
-use mortar_model::{
-    Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
-};
+use mortar_model::{Category, CheckInfo, Endpoint, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -342,13 +340,9 @@ async fn run_ssrf(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             probe.url,
             hit_text(first)
         );
-        reporter.observe(Observation {
-            endpoint: Some(probe.endpoint.clone()),
-            component: Some(probe.input.name().to_string()),
-            severity: None,
-            confidence: Confidence::Confirmed,
-            title: None,
-            description: format!(
+        let mut observation = Observation::confirmed(
+            probe.endpoint.clone(),
+            format!(
                 "{} {}{} fetched the URL given in its {}: mortar's canary received a request for that probe's \
                  token ({}) after the call. Whoever calls this operation can make the server send requests to \
                  any address it can reach. To reproduce, put a URL you watch in place of the canary's (which \
@@ -359,9 +353,11 @@ async fn run_ssrf(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 probe.input.describe(),
                 hit_text(first)
             ),
-            evidence: vec![ctx.evidence(exchange, note)],
-            reproduce: reproduce(&ctx, probe),
-        });
+            vec![ctx.evidence(exchange, note)],
+            reproduce(&ctx, probe),
+        );
+        observation.component = Some(probe.input.name().to_string());
+        reporter.observe(observation);
     }
     let hit = probes.iter().filter(|p| !p.hits.is_empty()).count();
     CheckVerdict::Ran(format!(
@@ -384,13 +380,9 @@ async fn run_redirect(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict
     for probe in &fetched {
         let Some(followed) = probe.hits.iter().find(|h| h.followed) else { continue };
         let Some(exchange) = &probe.exchange else { continue };
-        reporter.observe(Observation {
-            endpoint: Some(probe.endpoint.clone()),
-            component: Some(probe.input.name().to_string()),
-            severity: None,
-            confidence: Confidence::Confirmed,
-            title: None,
-            description: format!(
+        let mut observation = Observation::confirmed(
+            probe.endpoint.clone(),
+            format!(
                 "{} {} fetched the canary URL given in its {} and followed the canary's redirect to a second \
                  URL ({}). A URL that passes an allow-list can therefore lead the server anywhere the redirect \
                  says.",
@@ -399,12 +391,14 @@ async fn run_redirect(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict
                 probe.input.describe(),
                 hit_text(followed)
             ),
-            evidence: vec![ctx.evidence(
+            vec![ctx.evidence(
                 exchange,
                 format!("The canary answered {} with a 302 and then received the redirect's target.", probe.url),
             )],
-            reproduce: reproduce(&ctx, probe),
-        });
+            reproduce(&ctx, probe),
+        );
+        observation.component = Some(probe.input.name().to_string());
+        reporter.observe(observation);
     }
     CheckVerdict::Ran(format!("{} server-side fetch(es) judged for redirect following", fetched.len()))
 }

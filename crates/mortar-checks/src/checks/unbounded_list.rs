@@ -7,7 +7,7 @@
 use super::spec_drift::{defined_at, described, no_description};
 use crate::context::{Reporter, ScanContext};
 use crate::registry::{Check, CheckVerdict};
-use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
+use mortar_model::{Category, CheckInfo, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -108,16 +108,12 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             )
         };
         let request = ctx.request("GET", &op.endpoint).identity(ctx.primary_identity());
-        reporter.observe(Observation {
-            endpoint: Some(op.endpoint.clone()),
-            component: None,
-            severity: None,
-            confidence: Confidence::Confirmed,
-            title: None,
-            description: format!("GET {} (defined at {}): {why}.", op.endpoint.path, defined_at(op)),
-            evidence: vec![ctx.evidence(&exchange, "The whole list in one answer (the evidence keeps its start).")],
-            reproduce: ctx.curl(&request),
-        });
+        reporter.observe(Observation::confirmed(
+            op.endpoint.clone(),
+            format!("GET {} (defined at {}): {why}.", op.endpoint.path, defined_at(op)),
+            vec![ctx.evidence(&exchange, "The whole list in one answer (the evidence keeps its start).")],
+            ctx.curl(&request),
+        ));
     }
     CheckVerdict::Ran(format!("{read} documented GET answer(s) read for their size"))
 }
