@@ -116,17 +116,10 @@ struct Office {
 }
 
 fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
-    let mut tokens = Vec::new();
     // A local API: no need to pace the scan (the default is 50 requests per second).
     let mut args = ctx.ca_args();
     args.extend(["--rate".to_owned(), "0".to_owned()]);
-    for customer in ["alice", "bob"] {
-        let authorization = format!("Bearer {}", crate::tls::random_hex(16)?);
-        let path = ctx.dir().join(format!("{}-{variant}-{customer}.identity", SCENARIO.name));
-        crate::write_private_file(&path, authorization.as_bytes())?;
-        args.extend(["--identity".to_owned(), format!("{customer}=Authorization:@{}", path.display())]);
-        tokens.push((authorization, customer));
-    }
+    let tokens = super::customer_tokens(ctx, SCENARIO.name, variant, &["alice", "bob"], &mut args)?;
     let spec_path = ctx.dir().join(format!("{}-{variant}.openapi.json", SCENARIO.name));
     crate::write_private_file(&spec_path, serde_json::to_string_pretty(&description()).unwrap_or_default().as_bytes())?;
     args.extend(["--spec".to_owned(), spec_path.display().to_string()]);

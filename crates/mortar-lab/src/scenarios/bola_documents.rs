@@ -46,18 +46,9 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
     let spec = super::bearer_api_description("Documents", paths);
     let spec_path = ctx.dir().join(format!("{}-{variant}.openapi.json", SCENARIO.name));
     crate::write_private_file(&spec_path, serde_json::to_string_pretty(&spec).unwrap_or_default().as_bytes())?;
-    let config_path = ctx.dir().join(format!("{}-{variant}.toml", SCENARIO.name));
-    crate::write_file(&config_path, b"profile = \"active\"\n", 0o644)?;
     let mut args = ctx.ca_args();
-    args.extend(["--config".to_owned(), config_path.display().to_string()]);
-    let mut tokens = Vec::new();
-    for customer in ["alice", "bob"] {
-        let authorization = format!("Bearer {}", crate::tls::random_hex(16)?);
-        let path = ctx.dir().join(format!("{}-{variant}-{customer}.identity", SCENARIO.name));
-        crate::write_private_file(&path, authorization.as_bytes())?;
-        args.extend(["--identity".to_owned(), format!("{customer}=Authorization:@{}", path.display())]);
-        tokens.push((authorization, customer));
-    }
+    super::active_profile_args(ctx, SCENARIO.name, variant, &mut args)?;
+    let tokens = super::customer_tokens(ctx, SCENARIO.name, variant, &["alice", "bob"], &mut args)?;
     args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
     let documents = vec![
         Document {

@@ -75,15 +75,8 @@ struct Service {
 }
 
 fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
-    let mut tokens = Vec::new();
     let mut scan_args = ctx.ca_args();
-    for customer in ["alice", "bob"] {
-        let authorization = format!("Bearer {}", crate::tls::random_hex(16)?);
-        let path = ctx.dir().join(format!("{}-{variant}-{customer}.identity", SCENARIO.name));
-        crate::write_private_file(&path, authorization.as_bytes())?;
-        scan_args.extend(["--identity".to_owned(), format!("{customer}=Authorization:@{}", path.display())]);
-        tokens.push((authorization, customer));
-    }
+    let tokens = super::customer_tokens(ctx, SCENARIO.name, variant, &["alice", "bob"], &mut scan_args)?;
     let spec_path = ctx.dir().join(format!("{}-{variant}.openapi.json", SCENARIO.name));
     let spec = serde_json::to_string_pretty(&description()).unwrap_or_default();
     crate::write_private_file(&spec_path, spec.as_bytes())?;

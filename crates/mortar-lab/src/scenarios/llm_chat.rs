@@ -51,9 +51,7 @@ fn setup(
         &super::bearer_api_description("Support assistant", paths),
         &authorization,
     )?;
-    let config_path = ctx.dir().join(format!("{name}-{variant}.toml"));
-    crate::write_file(&config_path, b"profile = \"active\"\n", 0o644)?;
-    args.extend(["--config".to_owned(), config_path.display().to_string()]);
+    super::active_profile_args(ctx, name, variant, &mut args)?;
     Ok((authorization, args, spec_path))
 }
 

@@ -49,15 +49,9 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
     });
     let spec_path = ctx.dir().join(format!("{}-{variant}.openapi.json", SCENARIO.name));
     crate::write_private_file(&spec_path, serde_json::to_string_pretty(&description).unwrap_or_default().as_bytes())?;
-    let config_path = ctx.dir().join(format!("{}-{variant}.toml", SCENARIO.name));
-    crate::write_file(&config_path, b"profile = \"active\"\n", 0o644)?;
     let mut args = ctx.ca_args();
-    args.extend([
-        "--config".to_owned(),
-        config_path.display().to_string(),
-        "--spec".to_owned(),
-        spec_path.display().to_string(),
-    ]);
+    super::active_profile_args(ctx, SCENARIO.name, variant, &mut args)?;
+    args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
     let state = SignIn { variant, password: crate::tls::random_hex(16)?, failures: Mutex::new(BTreeMap::new()) };
     let router = Router::new().route("/api/v1/auth/login", post(login)).with_state(Arc::new(state));
     let addr = ctx.serve_axum(router)?;

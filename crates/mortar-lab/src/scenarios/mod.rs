@@ -164,13 +164,58 @@ pub(crate) fn bearer_spec_args(
     authorization: &str,
 ) -> Result<(Vec<String>, std::path::PathBuf), LabError> {
     let mut args = ctx.ca_args();
-    let identity = ctx.dir().join(format!("{name}-{variant}-alice.identity"));
-    crate::write_private_file(&identity, authorization.as_bytes())?;
-    args.extend(["--identity".to_owned(), format!("alice=Authorization:@{}", identity.display())]);
+    identity_arg(ctx, name, variant, "alice", authorization, &mut args)?;
     let spec_path = ctx.dir().join(format!("{name}-{variant}.openapi.json"));
     crate::write_private_file(&spec_path, serde_json::to_string_pretty(spec).unwrap_or_default().as_bytes())?;
     args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
     Ok((args, spec_path))
+}
+
+/// Writes `who`'s `Authorization` value to a private file and adds
+/// `--identity WHO=Authorization:@FILE` to `args`: secrets travel as paths.
+fn identity_arg(
+    ctx: &LabContext,
+    name: &str,
+    variant: Variant,
+    who: &str,
+    authorization: &str,
+    args: &mut Vec<String>,
+) -> Result<(), LabError> {
+    let path = ctx.dir().join(format!("{name}-{variant}-{who}.identity"));
+    crate::write_private_file(&path, authorization.as_bytes())?;
+    args.extend(["--identity".to_owned(), format!("{who}=Authorization:@{}", path.display())]);
+    Ok(())
+}
+
+/// A random bearer token for each customer, added to `args` as an identity;
+/// returns (Authorization value, customer) for the server to check.
+pub(crate) fn customer_tokens(
+    ctx: &LabContext,
+    name: &str,
+    variant: Variant,
+    customers: &[&'static str],
+    args: &mut Vec<String>,
+) -> Result<Vec<(String, &'static str)>, LabError> {
+    let mut tokens = Vec::new();
+    for customer in customers {
+        let authorization = format!("Bearer {}", crate::tls::random_hex(16)?);
+        identity_arg(ctx, name, variant, customer, &authorization, args)?;
+        tokens.push((authorization, *customer));
+    }
+    Ok(tokens)
+}
+
+/// Writes a mortar.toml that selects the active profile and adds `--config FILE` to `args`.
+pub(crate) fn active_profile_args(
+    ctx: &LabContext,
+    name: &str,
+    variant: Variant,
+    args: &mut Vec<String>,
+) -> Result<(), LabError> {
+    let config_path = ctx.dir().join(format!("{name}-{variant}.toml"));
+    crate::write_file(&config_path, b"profile = \"active\"\n", 0o644)?;
+    args.extend(["--config".to_owned(), config_path.display().to_string()]);
+    Ok(())
 }
 
 /// The usual target: served over TLS at `addr` under `/api/`, scanned with

@@ -199,9 +199,7 @@ fn start_mass_assignment(ctx: &mut LabContext, variant: Variant) -> Result<LabTa
     let authorization = format!("Bearer {}", crate::tls::random_hex(24)?);
     let (mut args, spec_path) =
         super::bearer_spec_args(ctx, MASS_ASSIGNMENT.name, variant, &account_description(), &authorization)?;
-    let config_path = ctx.dir().join(format!("{}-{variant}.toml", MASS_ASSIGNMENT.name));
-    crate::write_file(&config_path, b"profile = \"active\"\n", 0o644)?;
-    args.extend(["--config".to_owned(), config_path.display().to_string()]);
+    super::active_profile_args(ctx, MASS_ASSIGNMENT.name, variant, &mut args)?;
     let account = Account {
         id: "acct-3312".into(),
         display_name: "Alice Marchetti".into(),

@@ -163,9 +163,7 @@ fn start_webhook(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, La
         &super::bearer_api_description("Webhooks", paths),
         &authorization,
     )?;
-    let config_path = ctx.dir().join(format!("{}-{variant}.toml", WEBHOOK.name));
-    crate::write_file(&config_path, b"profile = \"active\"\n", 0o644)?;
-    args.extend(["--config".to_owned(), config_path.display().to_string()]);
+    super::active_profile_args(ctx, WEBHOOK.name, variant, &mut args)?;
     let hooks = Webhooks { variant, authorization };
     let addr = ctx.serve_actix(move || {
         App::new().app_data(web::Data::new(hooks.clone())).route("/api/v1/webhooks", web::post().to(register))
