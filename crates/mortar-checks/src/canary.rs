@@ -35,6 +35,38 @@ pub struct Hit {
     pub user_agent: Option<String>,
 }
 
+/// Where a scan's canary goes, as the user said (`--canary-listen`,
+/// `--canary-url`). Started only when SSRF probes run.
+#[derive(Debug, Clone, Default)]
+pub struct CanaryPlan {
+    /// The address to listen on; by default an ephemeral loopback port beside a loopback target.
+    pub listen: Option<SocketAddr>,
+    /// The base URL the target reaches the canary by, when not the bound address.
+    pub advertised: Option<String>,
+}
+
+impl CanaryPlan {
+    /// Starts the canary for a target on `host`, or says why SSRF goes untested.
+    pub async fn start(&self, host: &str) -> Result<Arc<Canary>, String> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let loopback =
+            host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let listen = match self.listen {
+            Some(addr) => addr,
+            None if loopback && host.contains(':') => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
+            None if loopback => SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
+            None => {
+                return Err("the target is not on loopback and no canary was given (--canary-listen, and \
+                            --canary-url when the target reaches it under another address)"
+                    .into());
+            }
+        };
+        Canary::start(listen, self.advertised.clone())
+            .await
+            .map_err(|e| format!("the canary could not listen on {listen}: {e}"))
+    }
+}
+
 /// A running canary listener; stops when dropped.
 #[derive(Debug)]
 pub struct Canary {

@@ -106,8 +106,8 @@ pub struct ScanSettings {
     pub signed_sample: Option<SignedSample>,
     /// Race plans from mortar.toml (`[[race]]`).
     pub race_plans: Vec<RacePlan>,
-    /// The canary SSRF probes point at, or why there is none.
-    pub canary: Result<Arc<crate::canary::Canary>, String>,
+    /// Where the canary SSRF probes point at is started (when they run).
+    pub canary: crate::canary::CanaryPlan,
 }
 
 /// A race plan: how to make a fresh resource, what to race on it, and how

@@ -235,27 +235,6 @@ pub fn resolve(args: &ScanArgs, env: &BTreeMap<String, String>) -> Result<Settin
     })
 }
 
-/// The SSRF canary for this scan: where the user said, or on loopback beside
-/// a loopback target; otherwise why SSRF goes untested.
-async fn start_canary(settings: &Settings, target: &Target) -> Result<Arc<mortar_checks::canary::Canary>, String> {
-    let host = target.host.trim_start_matches('[').trim_end_matches(']');
-    let loopback =
-        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    let listen = match settings.canary_listen {
-        Some(addr) => addr,
-        None if loopback && host.contains(':') => std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 0)),
-        None if loopback => std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 0)),
-        None => {
-            return Err("the target is not on loopback and no canary was given (--canary-listen, and --canary-url \
-                        when the target reaches it under another address)"
-                .into());
-        }
-    };
-    mortar_checks::canary::Canary::start(listen, settings.canary_url.clone())
-        .await
-        .map_err(|e| format!("the canary could not listen on {listen}: {e}"))
-}
-
 /// Whose secrets the engine masks: the identities, and the credentials a
 /// captured signed request carries (`--signed-sample`), which are secrets given
 /// to mortar too; the sample's signature stays visible (it is the evidence).
@@ -626,7 +605,10 @@ pub async fn execute_with_sources(settings: &Settings) -> Result<(Report, Vec<Sp
             exclude_paths: settings.exclude_paths.clone(),
             signed_sample: settings.signed_sample.clone(),
             race_plans: settings.race_plans.clone(),
-            canary: start_canary(settings, &target).await,
+            canary: mortar_checks::canary::CanaryPlan {
+                listen: settings.canary_listen,
+                advertised: settings.canary_url.clone(),
+            },
         },
         accepted,
         operations,

@@ -262,10 +262,6 @@ fn token() -> String {
 async fn outcome(ctx: &ScanContext) -> Arc<Outcome> {
     ctx.canary_probes
         .get_or_init(|| async {
-            let canary = match &ctx.settings.canary {
-                Ok(c) => c.clone(),
-                Err(why) => return Arc::new(Outcome { probes: Err(format!("SSRF not tested: {why}")) }),
-            };
             let active = ctx.settings.profile == Profile::Active;
             let mut planned = Vec::new();
             for op in &ctx.operations {
@@ -277,6 +273,11 @@ async fn outcome(ctx: &ScanContext) -> Arc<Outcome> {
             if planned.is_empty() {
                 return Arc::new(Outcome { probes: Err("no operation takes a URL-like input".into()) });
             }
+            // Listening only now, for as long as the probes need, and only when there are some.
+            let canary = match ctx.settings.canary.start(&ctx.target.host).await {
+                Ok(c) => c,
+                Err(why) => return Arc::new(Outcome { probes: Err(format!("SSRF not tested: {why}")) }),
+            };
             let sends = planned.into_iter().map(|(op, input)| {
                 let canary = canary.clone();
                 async move {
