@@ -5,7 +5,8 @@ use std::time::Duration;
 
 /// Usage text, printed by `--help`.
 pub const USAGE: &str = "\
-race-bench: measures mortar's synchronized bursts against the in-process lab (127.0.0.1 only)
+race-bench: measures mortar's synchronized bursts against the in-process lab (127.0.0.1 only),
+the same endpoints on axum (hyper) and on actix-web
 
 Usage: race-bench [--bursts N] [--settle-ms MS] [--win-n N] [--json FILE] [--quick]
 

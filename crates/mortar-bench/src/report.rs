@@ -1,6 +1,6 @@
 //! The figures as a human table and as JSON.
 
-use crate::run::{Results, SpreadCell};
+use crate::run::{Results, Server, SpreadCell};
 use mortar_engine::BurstMode;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -8,10 +8,12 @@ use std::fmt::Write as _;
 /// The N at which single-packet is compared with the naive baseline.
 pub const RATIO_N: usize = 20;
 
-/// Single-packet p50 spread divided by naive p50 spread at `n`, when both exist
-/// (and the naive one is not zero).
-pub fn single_packet_to_naive(results: &Results, n: usize) -> Option<f64> {
-    let p50 = |mode| results.spread.iter().find(|c| c.mode == mode && c.n == n).and_then(SpreadCell::p50_ns);
+/// Single-packet p50 spread divided by naive p50 spread at `n` on `server`,
+/// when both exist (and the naive one is not zero).
+pub fn single_packet_to_naive(results: &Results, server: Server, n: usize) -> Option<f64> {
+    let p50 = |mode| {
+        results.spread.iter().find(|c| c.server == server && c.mode == mode && c.n == n).and_then(SpreadCell::p50_ns)
+    };
     let (single, naive) = (p50(BurstMode::SinglePacket)?, p50(BurstMode::Naive)?);
     (naive > 0).then(|| single as f64 / naive as f64)
 }
@@ -52,15 +54,16 @@ pub fn table(results: &Results) -> String {
     let _ = writeln!(out, "Arrival spread (max - min handler entry in one burst), microseconds, nearest-rank");
     let _ = writeln!(
         out,
-        "{:<14} {:>4} {:>10} {:>10} {:>10} {:>10}",
-        "mode", "N", "p50 us", "p95 us", "ok/total", "one-write"
+        "{:<10} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10}",
+        "server", "mode", "N", "p50 us", "p95 us", "ok/total", "one-write"
     );
     for c in &results.spread {
         let one_write =
             if c.mode == BurstMode::SinglePacket { format!("{}/{}", c.one_write, c.ok()) } else { "-".to_string() };
         let _ = writeln!(
             out,
-            "{:<14} {:>4} {:>10} {:>10} {:>10} {:>10}",
+            "{:<10} {:<14} {:>4} {:>10} {:>10} {:>10} {:>10}",
+            c.server.as_str(),
             c.mode.as_str(),
             c.n,
             us(c.p50_ns()),
@@ -71,12 +74,18 @@ pub fn table(results: &Results) -> String {
     }
     let _ = writeln!(out);
     let _ = writeln!(out, "Win rate: bursts of N = {} with more than one 200 from a limit-1 action", s.win_n);
-    let _ = writeln!(out, "{:<14} {:>10} {:>12} {:>8} {:>8}", "mode", "window us", "wins/total", "percent", "failed");
+    let _ = writeln!(
+        out,
+        "{:<10} {:<9} {:<14} {:>10} {:>12} {:>8} {:>8}",
+        "server", "window", "mode", "window us", "wins/total", "percent", "failed"
+    );
     for c in &results.win {
         let failed: usize = c.failures.values().sum();
         let _ = writeln!(
             out,
-            "{:<14} {:>10} {:>12} {:>7.0}% {:>8}",
+            "{:<10} {:<9} {:<14} {:>10} {:>12} {:>7.0}% {:>8}",
+            c.server.as_str(),
+            c.kind.as_str(),
             c.mode.as_str(),
             c.window_us,
             format!("{}/{}", c.wins, c.total),
@@ -85,16 +94,19 @@ pub fn table(results: &Results) -> String {
         );
     }
     let _ = writeln!(out);
-    match single_packet_to_naive(results, RATIO_N) {
-        Some(ratio) => {
-            let _ = writeln!(
-                out,
-                "single-packet p50 / naive p50 at N = {RATIO_N}: {ratio:.3} (naive is {:.1}x wider)",
-                1.0 / ratio
-            );
-        }
-        None => {
-            let _ = writeln!(out, "single-packet p50 / naive p50 at N = {RATIO_N}: not available");
+    for server in Server::ALL {
+        let name = server.as_str();
+        match single_packet_to_naive(results, server, RATIO_N) {
+            Some(ratio) => {
+                let _ = writeln!(
+                    out,
+                    "{name}: single-packet p50 / naive p50 at N = {RATIO_N}: {ratio:.3} (naive is {:.1}x wider)",
+                    1.0 / ratio
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{name}: single-packet p50 / naive p50 at N = {RATIO_N}: not available");
+            }
         }
     }
     out
@@ -108,6 +120,7 @@ pub fn to_json(results: &Results) -> Value {
         .iter()
         .map(|c| {
             json!({
+                "server": c.server.as_str(),
                 "mode": c.mode.as_str(),
                 "n": c.n,
                 "bursts_total": c.total,
@@ -129,6 +142,8 @@ pub fn to_json(results: &Results) -> Value {
         .iter()
         .map(|c| {
             json!({
+                "server": c.server.as_str(),
+                "window_kind": c.kind.as_str(),
                 "mode": c.mode.as_str(),
                 "n": c.n,
                 "window_us": c.window_us,
@@ -157,6 +172,9 @@ pub fn to_json(results: &Results) -> Value {
         },
         "spread": spread,
         "win_rate": win,
-        "single_packet_to_naive_p50_at_n20": single_packet_to_naive(results, RATIO_N),
+        "single_packet_to_naive_p50_at_n20": Server::ALL
+            .iter()
+            .map(|&server| (server.as_str(), single_packet_to_naive(results, server, RATIO_N)))
+            .collect::<std::collections::BTreeMap<_, _>>(),
     })
 }

@@ -14,9 +14,65 @@ pub const MODES: [BurstMode; 3] = [BurstMode::SinglePacket, BurstMode::LastByte,
 /// Time limit of one burst (connections, release and responses).
 const BURST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The server stack behind the bench endpoints. How close together a server
+/// starts the streams of one HTTP/2 connection is the server's doing, so
+/// every figure is given per server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Server {
+    /// axum on hyper (2 tokio worker threads shared by every connection).
+    Axum,
+    /// actix-web (2 single-threaded workers, each connection on one of them).
+    Actix,
+}
+
+impl Server {
+    /// Both, in the order they are measured.
+    pub const ALL: [Server; 2] = [Server::Axum, Server::Actix];
+
+    /// The name in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Server::Axum => "axum",
+            Server::Actix => "actix-web",
+        }
+    }
+
+    fn url(self, lab: &mortar_lab::Lab) -> &str {
+        match self {
+            Server::Axum => &lab.bench().tls,
+            Server::Actix => &lab.bench().actix_tls,
+        }
+    }
+}
+
+/// How the limit endpoint spends its check-to-use window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowKind {
+    /// A spin that holds the worker thread (CPU work between check and use).
+    Blocking,
+    /// A spin that yields to the runtime on every turn (an awaited call
+    /// between check and use): the thread serves other requests meanwhile.
+    Awaiting,
+}
+
+impl WindowKind {
+    /// Both, in the order they are measured.
+    pub const ALL: [WindowKind; 2] = [WindowKind::Blocking, WindowKind::Awaiting];
+
+    /// The name in tables and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowKind::Blocking => "blocking",
+            WindowKind::Awaiting => "awaiting",
+        }
+    }
+}
+
 /// The spread figures of one (mode, N) cell.
 #[derive(Debug, Clone)]
 pub struct SpreadCell {
+    /// The server measured.
+    pub server: Server,
     /// The synchronization.
     pub mode: BurstMode,
     /// Requests per burst.
@@ -36,8 +92,9 @@ pub struct SpreadCell {
 }
 
 impl SpreadCell {
-    fn new(mode: BurstMode, n: usize) -> SpreadCell {
+    fn new(server: Server, mode: BurstMode, n: usize) -> SpreadCell {
         SpreadCell {
+            server,
             mode,
             n,
             total: 0,
@@ -68,6 +125,10 @@ impl SpreadCell {
 /// The win-rate figures of one (mode, window) cell.
 #[derive(Debug, Clone)]
 pub struct WinCell {
+    /// The server measured.
+    pub server: Server,
+    /// How the window is spent.
+    pub kind: WindowKind,
     /// The synchronization.
     pub mode: BurstMode,
     /// Requests per burst.
@@ -104,9 +165,9 @@ pub struct Results {
     pub elapsed: Duration,
     /// /proc/loadavg when the measurements ended.
     pub loadavg_end: Option<String>,
-    /// Spread cells, by N then mode.
+    /// Spread cells, by server, N, then mode.
     pub spread: Vec<SpreadCell>,
-    /// Win-rate cells, by window then mode.
+    /// Win-rate cells, by server, window kind, window, then mode.
     pub win: Vec<WinCell>,
 }
 
@@ -123,8 +184,8 @@ struct Client {
 impl Client {
     /// Trusts only the lab CA with strict verification, scope 127.0.0.1, no
     /// rate limit, default body cap; refuses a bench URL that is not loopback.
-    fn new(lab: &mortar_lab::Lab, settle: Duration) -> Result<Client, String> {
-        let target = Target::parse(&lab.bench().tls).map_err(|e| format!("bench URL: {e}"))?;
+    fn new(lab: &mortar_lab::Lab, server: Server, settle: Duration) -> Result<Client, String> {
+        let target = Target::parse(server.url(lab)).map_err(|e| format!("bench URL: {e}"))?;
         if target.host != "127.0.0.1" || !target.is_https() {
             return Err(format!("the bench URL {} is not https://127.0.0.1", target.url));
         }
@@ -208,7 +269,8 @@ impl Client {
             if !(200..300).contains(&status) {
                 return Err(format!("limit/reset: status {status}"));
             }
-            let endpoint = format!("limit?window_us={}", cell.window_us);
+            let awaiting = if cell.kind == WindowKind::Awaiting { "&awaiting=1" } else { "" };
+            let endpoint = format!("limit?window_us={}{awaiting}", cell.window_us);
             let report = self.burst(cell.mode, self.requests(cell.n, &endpoint)).await?;
             Ok(report.responses.iter().filter(|r| r.status == Some(200)).count())
         }
@@ -232,17 +294,35 @@ pub async fn run(settings: &Settings, machine: Machine) -> Result<Results, Strin
     let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default())
         .await
         .map_err(|e| format!("the lab did not start: {e}"))?;
-    let client = Client::new(&lab, settings.settle)?;
-
-    // One discarded burst per mode: first-use costs (TLS configs, thread start) are not measured.
-    for mode in MODES {
-        client.spread_burst(&mut SpreadCell::new(mode, 2)).await;
-    }
-
     let mut spread_cells = Vec::new();
+    let mut win_cells = Vec::new();
+    for server in Server::ALL {
+        let client = Client::new(&lab, server, settings.settle)?;
+        spread_cells.extend(measure_spread(&client, server, settings).await);
+        win_cells.extend(measure_win_rate(&client, server, settings).await);
+    }
+    lab.shutdown();
+    Ok(Results {
+        settings: settings.clone(),
+        machine,
+        started_unix,
+        elapsed: started.elapsed(),
+        loadavg_end: crate::machine::loadavg(),
+        spread: spread_cells,
+        win: win_cells,
+    })
+}
+
+/// The spread cells of one server. One discarded burst per mode first:
+/// first-use costs (TLS configs, thread start) are not measured.
+async fn measure_spread(client: &Client, server: Server, settings: &Settings) -> Vec<SpreadCell> {
+    for mode in MODES {
+        client.spread_burst(&mut SpreadCell::new(server, mode, 2)).await;
+    }
+    let mut all = Vec::new();
     for &n in &settings.sizes {
-        progress(&format!("spread: N = {n}, {} bursts per mode", settings.bursts));
-        let mut cells: Vec<SpreadCell> = MODES.iter().map(|&m| SpreadCell::new(m, n)).collect();
+        progress(&format!("{}: spread: N = {n}, {} bursts per mode", server.as_str(), settings.bursts));
+        let mut cells: Vec<SpreadCell> = MODES.iter().map(|&m| SpreadCell::new(server, m, n)).collect();
         for _ in 0..settings.bursts {
             for cell in &mut cells {
                 client.spread_burst(cell).await;
@@ -259,54 +339,56 @@ pub async fn run(settings: &Settings, machine: Machine) -> Result<Results, Strin
                 failure_note(&cell.failures)
             ));
         }
-        spread_cells.extend(cells);
+        all.extend(cells);
     }
+    all
+}
 
-    let mut win_cells = Vec::new();
-    for &window_us in &settings.windows_us {
-        progress(&format!(
-            "win rate: window {window_us} us, N = {}, {} bursts per mode",
-            settings.win_n, settings.bursts
-        ));
-        let mut cells: Vec<WinCell> = MODES
-            .iter()
-            .map(|&mode| WinCell {
-                mode,
-                n: settings.win_n,
-                window_us,
-                total: 0,
-                wins: 0,
-                successes: Vec::new(),
-                failures: BTreeMap::new(),
-            })
-            .collect();
-        for _ in 0..settings.bursts {
-            for cell in &mut cells {
-                client.win_burst(cell).await;
-            }
-        }
-        for cell in &cells {
+/// The win-rate cells of one server, for both kinds of window.
+async fn measure_win_rate(client: &Client, server: Server, settings: &Settings) -> Vec<WinCell> {
+    let mut all = Vec::new();
+    for kind in WindowKind::ALL {
+        for &window_us in &settings.windows_us {
             progress(&format!(
-                "  {:<13} wins {}/{} ({:.0}%){}",
-                cell.mode.as_str(),
-                cell.wins,
-                cell.total,
-                cell.percent(),
-                failure_note(&cell.failures)
+                "{}: win rate: {} window {window_us} us, N = {}, {} bursts per mode",
+                server.as_str(),
+                kind.as_str(),
+                settings.win_n,
+                settings.bursts
             ));
+            let mut cells: Vec<WinCell> = MODES
+                .iter()
+                .map(|&mode| WinCell {
+                    server,
+                    kind,
+                    mode,
+                    n: settings.win_n,
+                    window_us,
+                    total: 0,
+                    wins: 0,
+                    successes: Vec::new(),
+                    failures: BTreeMap::new(),
+                })
+                .collect();
+            for _ in 0..settings.bursts {
+                for cell in &mut cells {
+                    client.win_burst(cell).await;
+                }
+            }
+            for cell in &cells {
+                progress(&format!(
+                    "  {:<13} wins {}/{} ({:.0}%){}",
+                    cell.mode.as_str(),
+                    cell.wins,
+                    cell.total,
+                    cell.percent(),
+                    failure_note(&cell.failures)
+                ));
+            }
+            all.extend(cells);
         }
-        win_cells.extend(cells);
     }
-    lab.shutdown();
-    Ok(Results {
-        settings: settings.clone(),
-        machine,
-        started_unix,
-        elapsed: started.elapsed(),
-        loadavg_end: crate::machine::loadavg(),
-        spread: spread_cells,
-        win: win_cells,
-    })
+    all
 }
 
 /// A progress line on stderr (stdout carries only the tables), with the Unix

@@ -164,10 +164,12 @@ pub enum LabError {
 /// Base URLs of the benchmark endpoints (ending in `/bench/`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BenchUrls {
-    /// HTTPS with ALPN h2 and http/1.1.
+    /// axum (hyper), HTTPS with ALPN h2 and http/1.1.
     pub tls: String,
-    /// Plain TCP: HTTP/1.1, or h2c with prior knowledge.
+    /// axum (hyper), plain TCP: HTTP/1.1, or h2c with prior knowledge.
     pub plain: String,
+    /// actix-web, HTTPS with ALPN h2 and http/1.1.
+    pub actix_tls: String,
 }
 
 /// The running lab: its targets, servers and temporary directory (CA
@@ -215,8 +217,12 @@ impl Lab {
         let bench_router = bench::router();
         let bench_tls = ctx.serve_axum(bench_router.clone())?;
         let bench_plain = ctx.serve_axum_plain(bench_router)?;
-        let bench =
-            BenchUrls { tls: format!("https://{bench_tls}/bench/"), plain: format!("http://{bench_plain}/bench/") };
+        let bench_actix = bench::serve_actix(&mut ctx)?;
+        let bench = BenchUrls {
+            tls: format!("https://{bench_tls}/bench/"),
+            plain: format!("http://{bench_plain}/bench/"),
+            actix_tls: format!("https://{bench_actix}/bench/"),
+        };
         servers.start_actix(&mut ctx).await?;
         serve::wait_ready(&pki, ctx.addrs()).await?;
         if let Some(lifetime) = options.max_lifetime {

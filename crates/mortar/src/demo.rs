@@ -34,7 +34,8 @@ pub async fn lab_command(args: &LabArgs, stdout: &mut dyn Write, stderr: &mut dy
     }
     // Not a target (nothing to find there), so not on stdout: for `mortar race` and benchmarks.
     let bench = lab.bench();
-    let _ = emit(stderr, format!("mortar lab: benchmark endpoints at {} and {}\n", bench.tls, bench.plain).as_bytes());
+    let line = format!("mortar lab: benchmark endpoints at {}, {} and {}\n", bench.tls, bench.plain, bench.actix_tls);
+    let _ = emit(stderr, line.as_bytes());
     tokio::select! {
         _ = lab.wait() => {}
         _ = tokio::signal::ctrl_c() => {}

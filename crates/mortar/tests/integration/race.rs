@@ -37,14 +37,16 @@ fn options(mode: BurstMode, counting: Option<&CountingWrapper>) -> BurstOptions 
     }
 }
 
-/// The acceptance test: 100 trials of N = 20, over TLS (ALPN h2) and h2c; in
-/// every one the release is exactly one socket write holding every final frame.
+/// The acceptance test: 100 trials of N = 20, over TLS (ALPN h2) and h2c to
+/// hyper, and over TLS to actix-web; in every one the release is exactly one
+/// socket write holding every final frame.
 #[tokio::test(flavor = "multi_thread")]
 async fn single_packet_release_is_one_socket_write_in_every_trial() {
     let _serial = SERIAL.lock().await;
     let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
     let engine = lab_engine(&lab, None);
-    for base in [lab.bench().tls.clone(), lab.bench().plain.clone()] {
+    let bench = lab.bench().clone();
+    for base in [bench.tls, bench.plain, bench.actix_tls] {
         let (origin, path) = origin_and_base(&base);
         for trial in 0..100 {
             let counting = CountingWrapper::default();
