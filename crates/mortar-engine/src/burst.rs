@@ -125,7 +125,7 @@ pub struct BurstReport {
     pub protocol: HttpVersion,
     /// Requests per batch (more than one batch when the server limits concurrent streams).
     pub batches: Vec<usize>,
-    /// The server's concurrent-stream limit, when HTTP/2.
+    /// The server's concurrent-stream limit, when HTTP/2 and the server announced one.
     pub stream_limit: Option<usize>,
     /// Socket writes each batch's release took (single-packet only; 1 is the goal).
     pub release_writes: Vec<u64>,
@@ -278,7 +278,8 @@ async fn single_packet_on(
         mode: BurstMode::SinglePacket,
         protocol: HttpVersion::Http2,
         batches: Vec::new(),
-        stream_limit: Some(limit),
+        // h2 reports "no limit announced" as usize::MAX.
+        stream_limit: (limit != usize::MAX).then_some(limit),
         release_writes: Vec::new(),
         release_bytes: Vec::new(),
         responses: Vec::new(),

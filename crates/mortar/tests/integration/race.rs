@@ -46,7 +46,7 @@ async fn single_packet_release_is_one_socket_write_in_every_trial() {
     let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
     let engine = lab_engine(&lab, None);
     let bench = lab.bench().clone();
-    for base in [bench.tls, bench.plain, bench.actix_tls] {
+    for base in [bench.tls, bench.plain, bench.actix_tls.clone()] {
         let (origin, path) = origin_and_base(&base);
         for trial in 0..100 {
             let counting = CountingWrapper::default();
@@ -56,6 +56,9 @@ async fn single_packet_release_is_one_socket_write_in_every_trial() {
             let report = engine.burst(requests, options(BurstMode::SinglePacket, Some(&counting))).await.unwrap();
             assert_eq!(report.protocol, HttpVersion::Http2);
             assert_eq!(report.release_writes, vec![1], "{base} trial {trial}: release took several writes");
+            // hyper announces 200 concurrent streams; actix-web announces no limit at all.
+            let announced = if base == bench.actix_tls { None } else { Some(200) };
+            assert_eq!(report.stream_limit, announced, "{base}: stream limit");
             // The write the socket saw is the release: 20 DATA frames of 9-byte header + 1 byte at least.
             let release = report.release_bytes[0];
             assert!(release >= 20 * 10, "{base} trial {trial}: release of {release} bytes cannot hold 20 frames");
