@@ -4,7 +4,8 @@ scenario of a running lab, each with the plan's rounds.
 
 Usage: mortar lab > lab.jsonl &   then
        race_confirmation.py lab.jsonl path/to/mortar [N]
-Prints, per scenario: scans confirmed, rounds won, requests per scan, time.
+Prints, per scenario: scans confirmed, rounds won (in all and by the burst's
+synchronization), requests per scan, time.
 Sends traffic only to the lab's loopback targets; stops after N scans each.
 """
 import json
@@ -23,6 +24,7 @@ def main() -> None:
             continue
         check = t["expected"][0]
         confirmed = wins = rounds = 0
+        by_mode = {}
         requests = []
         started = time.time()
         for _ in range(scans):
@@ -34,9 +36,16 @@ def main() -> None:
             wins += won
             rounds += ran
             requests.append(coverage["requests"])
+            for part in re.split(r"; (?=round \d+:)", coverage["reason"]):
+                m = re.search(r"round \d+: burst of \d+ \(([a-z-]+)\)", part)
+                if m:
+                    tally = by_mode.setdefault(m.group(1), [0, 0])
+                    tally[0] += part.rstrip(")").endswith("; won")
+                    tally[1] += 1
             confirmed += any(f["check"] == check for f in report["findings"])
         print(
-            f"{t['scenario']}: confirmed {confirmed}/{scans} scans; rounds won {wins}/{rounds}; "
+            f"{t['scenario']}: confirmed {confirmed}/{scans} scans; rounds won {wins}/{rounds} "
+            f"({', '.join(f'{m} {w}/{n}' for m, (w, n) in sorted(by_mode.items()))}); "
             f"requests per scan {min(requests)}-{max(requests)}; {time.time() - started:.0f} s"
         )
 

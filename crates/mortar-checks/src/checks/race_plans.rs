@@ -14,7 +14,7 @@
 use crate::context::{RacePlan, RaceStep, Reporter, ScanContext};
 use crate::registry::{Check, CheckVerdict};
 use crate::reproduce::shell_quote;
-use mortar_engine::{BurstOptions, BurstReport, Exchange, Request, Response};
+use mortar_engine::{BurstMode, BurstOptions, BurstReport, Exchange, Request, Response};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation,
     Severity,
@@ -36,7 +36,9 @@ pub static LIMIT_OVERRUN: Check = Check {
         title: "Limit overrun by concurrent requests (race condition)",
         description: "For each race plan in mortar.toml, makes a fresh resource through the API and sends the \
             limited action `--race-burst` times one after another (the control), then makes another and sends \
-            the same requests as one synchronized burst (HTTP/2 single-packet, or HTTP/1.1 last-byte). More \
+            the same requests as one synchronized burst (HTTP/2 single-packet where the server offers h2; \
+            HTTP/1.1 last-byte in every second round, since servers that run one connection's streams one \
+            after another lose races across connections instead). More \
             successes in the burst than in the control and than the plan's limit, a state read back (the \
             plan's `state`) that moved further than under the control, or two successes carrying one value \
             that must be unique (the plan's `unique`) prove that the check and the use are not atomic. A plan \
@@ -70,7 +72,8 @@ pub static TOCTOU: Check = Check {
         title: "Check-then-act race between operations (TOCTOU)",
         description: "For each race plan whose burst lists several requests (cancel and ship of one order, \
             refund and cancel, transfers from one balance), sends them one after another on a fresh resource \
-            (the control), then together as one synchronized burst on another. Confirmed when the control lets \
+            (the control), then together as one synchronized burst on another (rounds alternate single-packet \
+            and last-byte, as for limit overruns). Confirmed when the control lets \
             only one operation through and the burst gets more successes than the control and the plan's limit \
             (both operations, or one several times: each checked a state another was about to change), when a \
             state read back moved further than under the control, or when two successes carry a value that \
@@ -236,7 +239,13 @@ fn spec_candidates(ctx: &ScanContext) -> Vec<RacePlan> {
 
 /// `mortar race` with the plan's burst: the same requests, count and limit
 /// (`{name}` stands for what the setup captured).
-fn race_command(ctx: &ScanContext, plan: &RacePlan, identity: &Option<Arc<Identity>>, n: usize) -> String {
+fn race_command(
+    ctx: &ScanContext,
+    plan: &RacePlan,
+    identity: &Option<Arc<Identity>>,
+    n: usize,
+    mode: BurstMode,
+) -> String {
     let examples: Vec<Request> = plan.burst.iter().map(|s| step_request(ctx, s, &Vars::new(), identity)).collect();
     let body =
         |r: &Request| -> Option<String> { (!r.body.is_empty()).then(|| String::from_utf8_lossy(&r.body).into_owned()) };
@@ -252,6 +261,10 @@ fn race_command(ctx: &ScanContext, plan: &RacePlan, identity: &Option<Arc<Identi
         words.extend(["--curl".into(), shell_quote(&curl)]);
     }
     words.extend(["-n".into(), n.to_string(), "--limit".into(), plan.limit.to_string()]);
+    // The round shown won this way; `mortar race` chooses single-packet by itself.
+    if mode == BurstMode::LastByte {
+        words.extend(["--engine".into(), "last-byte".into()]);
+    }
     if let Some(ca) = &ctx.reproduce.ca_cert {
         words.extend(["--ca-cert".into(), shell_quote(ca)]);
     }
@@ -397,12 +410,24 @@ fn duplicate(report: &BurstReport, plan: &RacePlan, pointer: &str) -> Option<(St
     seen.into_iter().find(|(_, at)| at.len() > 1)
 }
 
+/// The synchronization of round `r` (from 1): the automatic choice (HTTP/2
+/// single-packet where the server offers h2), and last-byte over one
+/// connection per request in every second round. Servers differ in which
+/// wins: one that runs a connection's streams on one thread one after another
+/// (hyper, measured in BENCHMARKS.md) loses races within one connection that
+/// it loses far less often across connections; one that interleaves them
+/// (actix-web) is raced best within one.
+fn round_mode(r: usize) -> BurstMode {
+    if r % 2 == 0 { BurstMode::LastByte } else { BurstMode::Auto }
+}
+
 async fn round(
     ctx: &ScanContext,
     id: &'static str,
     plan: &RacePlan,
     base_identity: &Option<Arc<Identity>>,
     n: usize,
+    mode: BurstMode,
 ) -> Result<Round, String> {
     let kinds = plan.burst.len();
     // The control: a fresh resource, the same requests one at a time.
@@ -433,7 +458,7 @@ async fn round(
     let before = read_state(ctx, id, plan, &vars, &identity).await?;
     let requests: Vec<Request> =
         (0..n).map(|i| step_request(ctx, &plan.burst[i % kinds], &vars, &identity).tag(id)).collect();
-    let options = BurstOptions { timeout: Some(BURST_TIMEOUT), ..BurstOptions::default() };
+    let options = BurstOptions { mode, timeout: Some(BURST_TIMEOUT), ..BurstOptions::default() };
     let report = ctx.engine.burst(requests, options).await.map_err(|e| format!("burst: {}", e.chain()))?;
     let burst_state = change(before, read_state(ctx, id, plan, &vars, &identity).await?);
     let won: Vec<usize> =
@@ -491,7 +516,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
         let mut best: Option<(Round, Vec<Proof>)> = None;
         let mut rounds_run = 0;
         for r in 1..=plan.rounds {
-            match round(&ctx, id, plan, &identity, n).await {
+            match round(&ctx, id, plan, &identity, n, round_mode(r)).await {
                 Ok(outcome) => {
                     rounds_run += 1;
                     let proofs = outcome.proofs(id, plan.limit);
@@ -503,8 +528,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
                         Some((value, at)) => format!("; {} successes carried `{value}`", at.len()),
                         None => String::new(),
                     };
+                    let verdict = if proofs.is_empty() { "" } else { "; won" };
                     lines.push(format!(
-                        "round {r}: burst of {n} ({}): {} success(es); control: {}{state}{same}",
+                        "round {r}: burst of {n} ({}): {} success(es); control: {}{state}{same}{verdict}",
                         outcome.report.mode.as_str(),
                         outcome.burst,
                         outcome.control
@@ -600,7 +626,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
             ),
             None => String::new(),
         };
-        let race = race_command(&ctx, plan, &identity, n);
+        let race = race_command(&ctx, plan, &identity, n, best.report.mode);
         // The setup first (a fresh resource), then the burst; `{name}` is
         // what the setup's answer holds at the capture's pointer.
         let setup: Vec<String> =
@@ -646,7 +672,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> Che
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mortar_engine::{BurstMode, BurstResponse, HttpVersion, SentRequest};
+    use mortar_engine::{BurstResponse, HttpVersion, SentRequest};
 
     fn response(index: usize, status: u16, body: &str) -> BurstResponse {
         BurstResponse {
@@ -726,6 +752,12 @@ mod tests {
             burst_state: states.map(|(_, b)| read(b)),
             duplicate: None,
         }
+    }
+
+    #[test]
+    fn rounds_alternate_the_automatic_choice_and_last_byte() {
+        let modes: Vec<BurstMode> = (1..=4).map(round_mode).collect();
+        assert_eq!(modes, [BurstMode::Auto, BurstMode::LastByte, BurstMode::Auto, BurstMode::LastByte]);
     }
 
     #[test]
