@@ -37,8 +37,8 @@ pub static LIMIT_OVERRUN: Check = Check {
         description: "For each race plan in mortar.toml, makes a fresh resource through the API and sends the \
             limited action `--race-burst` times one after another (the control), then makes another and sends \
             the same requests as one synchronized burst (HTTP/2 single-packet where the server offers h2; \
-            HTTP/1.1 last-byte in every second round, since servers that run one connection's streams one \
-            after another lose races across connections instead). More \
+            HTTP/1.1 last-byte in every second round, since a server that runs one connection's streams one \
+            after another is raced better across connections). More \
             successes in the burst than in the control and than the plan's limit, a state read back (the \
             plan's `state`) that moved further than under the control, or two successes carrying one value \
             that must be unique (the plan's `unique`) prove that the check and the use are not atomic. A plan \
@@ -413,12 +413,11 @@ fn duplicate(report: &BurstReport, plan: &RacePlan, pointer: &str) -> Option<(St
 /// The synchronization of round `r` (from 1): the automatic choice (HTTP/2
 /// single-packet where the server offers h2), and last-byte over one
 /// connection per request in every second round. Servers differ in which
-/// wins: one that runs a connection's streams on one thread one after another
-/// (hyper, measured in BENCHMARKS.md) loses races within one connection that
-/// it loses far less often across connections; one that interleaves them
-/// (actix-web) is raced best within one.
+/// wins: hyper runs one connection's streams one after another on one thread
+/// and is raced far better across connections (BENCHMARKS.md), actix-web
+/// interleaves them and is raced best within one.
 fn round_mode(r: usize) -> BurstMode {
-    if r % 2 == 0 { BurstMode::LastByte } else { BurstMode::Auto }
+    if r.is_multiple_of(2) { BurstMode::LastByte } else { BurstMode::Auto }
 }
 
 async fn round(
