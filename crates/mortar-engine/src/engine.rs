@@ -407,31 +407,46 @@ impl Engine {
     ///
     /// [`RequestOptions::unsigned`]: crate::RequestOptions::unsigned
     pub fn wire_headers(&self, request: &Request, version: HttpVersion) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
+        let signer = request
+            .identity
+            .as_ref()
+            .filter(|_| !request.options.unsigned && request.raw.is_none())
+            .and_then(|identity| Some((identity.signing.as_ref()?.signer.as_ref()?, identity.name.as_str())));
+        match signer {
+            Some((signer, name)) => self.wire_headers_signed_by(request, version, signer, name),
+            None => Ok(self.unsigned_headers(request, version)),
+        }
+    }
+
+    /// The headers of [`wire_headers`](Self::wire_headers) before any
+    /// signature, then `signer`'s signature over them: for probes that sign
+    /// with another signer than the identity's (another clock or nonce, a
+    /// guessed key). `signer_name` names the signer in an error.
+    pub fn wire_headers_signed_by(
+        &self,
+        request: &Request,
+        version: HttpVersion,
+        signer: &mortar_signing::Signer,
+        signer_name: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
         let mut headers = self.unsigned_headers(request, version);
-        if let Some(identity) = &request.identity
-            && let Some(signer) = identity.signing.as_ref().and_then(|s| s.signer.as_ref())
-            && !request.options.unsigned
-            && request.raw.is_none()
-        {
-            let authority = request.origin.authority();
-            let view_headers: Vec<(String, String)> =
-                headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect();
-            let view = mortar_signing::RequestView {
-                method: &request.method,
-                scheme: request.origin.scheme(),
-                // HTTP/2 carries no Host header: the signer reads `:authority`.
-                authority: (version == HttpVersion::Http2).then_some(authority.as_str()),
-                target: &request.target,
-                headers: &view_headers,
-                body: &request.body,
-            };
-            let signature = signer
-                .sign(&view)
-                .map_err(|source| EngineError::Signing { identity: identity.name.clone(), source })?;
-            for (name, value) in signature.0 {
-                headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-                headers.push((name, value.into_bytes()));
-            }
+        let authority = request.origin.authority();
+        let view_headers: Vec<(String, String)> =
+            headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect();
+        let view = mortar_signing::RequestView {
+            method: &request.method,
+            scheme: request.origin.scheme(),
+            // HTTP/2 carries no Host header: the signer reads `:authority`.
+            authority: (version == HttpVersion::Http2).then_some(authority.as_str()),
+            target: &request.target,
+            headers: &view_headers,
+            body: &request.body,
+        };
+        let signature =
+            signer.sign(&view).map_err(|source| EngineError::Signing { identity: signer_name.to_string(), source })?;
+        for (name, value) in signature.0 {
+            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+            headers.push((name, value.into_bytes()));
         }
         Ok(headers)
     }

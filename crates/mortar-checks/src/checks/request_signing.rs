@@ -16,10 +16,9 @@ use crate::context::{ScanContext, ScanOperation, SignedSample};
 use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{EngineError, Exchange, HttpVersion, Request};
 use mortar_model::{
-    Category, CheckInfo, Confidence, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation,
-    Severity,
+    Category, CheckInfo, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation, Severity,
 };
-use mortar_signing::{Algorithm, FixedClock, FixedNonce, RequestView, Scheme, SignatureFormat, Signer};
+use mortar_signing::{Algorithm, FixedClock, FixedNonce, Scheme, SignatureFormat, Signer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -434,22 +433,11 @@ impl<'a> Session<'a> {
     fn sign_with(&self, signer: &Signer, request: &Request) -> Result<Request, String> {
         let mut unsigned = request.clone();
         unsigned.options.unsigned = true;
-        let mut headers = self.ctx.engine.wire_headers(&unsigned, HttpVersion::Http11).map_err(|e| e.chain())?;
-        let text: Vec<(String, String)> =
-            headers.iter().map(|(n, v)| (n.clone(), String::from_utf8_lossy(v).into_owned())).collect();
-        let view = RequestView {
-            method: &request.method,
-            scheme: request.origin.scheme(),
-            authority: None,
-            target: &request.target,
-            headers: &text,
-            body: &request.body,
-        };
-        let signature = signer.sign(&view).map_err(|e| e.to_string())?;
-        for (name, value) in signature.0 {
-            headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
-            headers.push((name, value.into_bytes()));
-        }
+        let headers = self
+            .ctx
+            .engine
+            .wire_headers_signed_by(&unsigned, HttpVersion::Http11, signer, "the probe's signer")
+            .map_err(|e| e.chain())?;
         Ok(frozen(unsigned, headers))
     }
 
@@ -652,21 +640,17 @@ impl<'a> Session<'a> {
                 && accepted(&b)
             {
                 let obs = Observation {
-                    endpoint: Some(endpoint.clone()),
                     component: Some("nonce reused".into()),
-                    severity: None,
-                    confidence: Confidence::Confirmed,
-                    title: None,
-                    description: format!(
-                        "Two requests signed with the same nonce (and different timestamps) were both answered \
-                         HTTP {} by {} {}: the server does not remember nonces.",
-                        b.response.status, endpoint.method, endpoint.path
-                    ),
-                    evidence: vec![
-                        self.evidence(&a, "first use of the nonce"),
-                        self.evidence(&b, "second use: accepted"),
-                    ],
-                    reproduce: self.reproduce(&second),
+                    ..Observation::confirmed(
+                        endpoint.clone(),
+                        format!(
+                            "Two requests signed with the same nonce (and different timestamps) were both answered \
+                             HTTP {} by {} {}: the server does not remember nonces.",
+                            b.response.status, endpoint.method, endpoint.path
+                        ),
+                        vec![self.evidence(&a, "first use of the nonce"), self.evidence(&b, "second use: accepted")],
+                        self.reproduce(&second),
+                    )
                 };
                 self.observe(REPLAYED, obs);
             }
@@ -711,24 +695,24 @@ impl<'a> Session<'a> {
         match second {
             Ok(ex) if accepted(&ex) => {
                 let obs = Observation {
-                    endpoint: Some(endpoint.clone()),
                     component: Some("request replayed".into()),
                     severity: (!signed.method.eq_ignore_ascii_case("GET")
                         && !signed.method.eq_ignore_ascii_case("HEAD"))
                     .then_some(Severity::High),
-                    confidence: Confidence::Confirmed,
-                    title: None,
-                    description: format!(
-                        "The same signed request, byte for byte, was answered HTTP {} and again HTTP {} {when} by \
-                         {} {}: a captured request can be replayed.",
-                        first.response.status, ex.response.status, endpoint.method, endpoint.path
-                    ),
-                    evidence: vec![
-                        self.evidence(&first, "first use"),
-                        self.evidence(&ex, format!("the same bytes {when}: accepted")),
-                        control_ev.clone(),
-                    ],
-                    reproduce: self.reproduce(signed),
+                    ..Observation::confirmed(
+                        endpoint.clone(),
+                        format!(
+                            "The same signed request, byte for byte, was answered HTTP {} and again HTTP {} {when} by \
+                             {} {}: a captured request can be replayed.",
+                            first.response.status, ex.response.status, endpoint.method, endpoint.path
+                        ),
+                        vec![
+                            self.evidence(&first, "first use"),
+                            self.evidence(&ex, format!("the same bytes {when}: accepted")),
+                            control_ev.clone(),
+                        ],
+                        self.reproduce(signed),
+                    )
                 };
                 self.observe(id, obs);
                 self.verdict(id, CheckVerdict::Ran(format!("replayed {when}: accepted")));
@@ -767,24 +751,23 @@ impl<'a> Session<'a> {
             }
             notes.push(format!("a timestamp {} {direction}: accepted", describe_age(widest)));
             let obs = Observation {
-                endpoint: Some(endpoint.clone()),
                 component: Some(format!("timestamp {direction}")),
-                severity: None,
-                confidence: Confidence::Confirmed,
-                title: None,
-                description: format!(
-                    "A request signed with a timestamp {} {direction} (fresh nonce) was answered HTTP {} by {} {}: \
-                     the server does not hold signatures to a time window.",
-                    describe_age(widest),
-                    widest_ex.response.status,
-                    endpoint.method,
-                    endpoint.path
-                ),
-                evidence: vec![
-                    self.evidence(&widest_ex, format!("timestamp {} {direction}: accepted", describe_age(widest))),
-                    control_ev.clone(),
-                ],
-                reproduce: self.reproduce(&widest_probe),
+                ..Observation::confirmed(
+                    endpoint.clone(),
+                    format!(
+                        "A request signed with a timestamp {} {direction} (fresh nonce) was answered HTTP {} by {} {}: \
+                         the server does not hold signatures to a time window.",
+                        describe_age(widest),
+                        widest_ex.response.status,
+                        endpoint.method,
+                        endpoint.path
+                    ),
+                    vec![
+                        self.evidence(&widest_ex, format!("timestamp {} {direction}: accepted", describe_age(widest))),
+                        control_ev.clone(),
+                    ],
+                    self.reproduce(&widest_probe),
+                )
             };
             self.observe(id, obs);
         }
@@ -804,16 +787,16 @@ impl<'a> Session<'a> {
             notes.push(format!("measured tolerance window for old timestamps: {lo} s"));
             if lo > MAX_WINDOW_SECS {
                 let obs = Observation {
-                    endpoint: Some(endpoint.clone()),
                     component: Some("timestamp old".into()),
                     severity: Some(Severity::Low),
-                    confidence: Confidence::Confirmed,
-                    title: None,
-                    description: format!(
-                        "Old timestamps are accepted for {lo} s (measured by bisection), wider than {MAX_WINDOW_SECS} s."
-                    ),
-                    evidence: vec![control_ev.clone()],
-                    reproduce: self.reproduce(base),
+                    ..Observation::confirmed(
+                        endpoint.clone(),
+                        format!(
+                            "Old timestamps are accepted for {lo} s (measured by bisection), wider than {MAX_WINDOW_SECS} s."
+                        ),
+                        vec![control_ev.clone()],
+                        self.reproduce(base),
+                    )
                 };
                 self.observe(id, obs);
             }
@@ -866,18 +849,17 @@ impl<'a> Session<'a> {
         match self.send(id, endpoint, probe.clone()).await {
             Ok(ex) if accepted(&ex) => {
                 let obs = Observation {
-                    endpoint: Some(endpoint.clone()),
                     component: Some("sha1".into()),
-                    severity: None,
-                    confidence: Confidence::Confirmed,
-                    title: None,
-                    description: format!(
-                        "A request signed with HMAC-SHA-1 and labelled `sha1` instead of `{label}` was answered HTTP {} \
-                         by {} {}: the client picks the algorithm.",
-                        ex.response.status, endpoint.method, endpoint.path
-                    ),
-                    evidence: vec![self.evidence(&ex, "HMAC-SHA-1 signature: accepted"), control_ev.clone()],
-                    reproduce: self.reproduce(&probe),
+                    ..Observation::confirmed(
+                        endpoint.clone(),
+                        format!(
+                            "A request signed with HMAC-SHA-1 and labelled `sha1` instead of `{label}` was answered HTTP {} \
+                             by {} {}: the client picks the algorithm.",
+                            ex.response.status, endpoint.method, endpoint.path
+                        ),
+                        vec![self.evidence(&ex, "HMAC-SHA-1 signature: accepted"), control_ev.clone()],
+                        self.reproduce(&probe),
+                    )
                 };
                 self.observe(id, obs);
                 self.verdict(
@@ -909,17 +891,16 @@ impl<'a> Session<'a> {
                 let which =
                     if key.is_empty() { "the empty key".to_string() } else { format!("the default key `{key}`") };
                 let obs = Observation {
-                    endpoint: Some(endpoint.clone()),
                     component: None,
-                    severity: None,
-                    confidence: Confidence::Confirmed,
-                    title: None,
-                    description: format!(
-                        "A request signed with {which} was answered HTTP {} by {} {}: anyone can sign requests.",
-                        ex.response.status, endpoint.method, endpoint.path
-                    ),
-                    evidence: vec![self.evidence(&ex, format!("signed with {which}: accepted")), control_ev.clone()],
-                    reproduce: self.reproduce(&probe),
+                    ..Observation::confirmed(
+                        endpoint.clone(),
+                        format!(
+                            "A request signed with {which} was answered HTTP {} by {} {}: anyone can sign requests.",
+                            ex.response.status, endpoint.method, endpoint.path
+                        ),
+                        vec![self.evidence(&ex, format!("signed with {which}: accepted")), control_ev.clone()],
+                        self.reproduce(&probe),
+                    )
                 };
                 self.observe(id, obs);
                 return self.verdict(id, CheckVerdict::Ran(format!("{which} accepted ({tried} key(s) tried)")));
@@ -991,20 +972,19 @@ impl<'a> Session<'a> {
                 if age.abs() > STALE_SECS {
                     let direction = if age > 0 { "old" } else { "ahead" };
                     let obs = Observation {
-                        endpoint: Some(endpoint.clone()),
                         component: Some(format!("timestamp {direction}")),
-                        severity: None,
-                        confidence: Confidence::Confirmed,
-                        title: None,
-                        description: format!(
-                            "The captured request, signed {} {direction}, was accepted by {} {}: the server does not \
-                             hold signatures to a time window.",
-                            describe_age(age),
-                            endpoint.method,
-                            endpoint.path
-                        ),
-                        evidence: vec![control_ev.clone()],
-                        reproduce: self.reproduce(&captured),
+                        ..Observation::confirmed(
+                            endpoint.clone(),
+                            format!(
+                                "The captured request, signed {} {direction}, was accepted by {} {}: the server does not \
+                                 hold signatures to a time window.",
+                                describe_age(age),
+                                endpoint.method,
+                                endpoint.path
+                            ),
+                            vec![control_ev.clone()],
+                            self.reproduce(&captured),
+                        )
                     };
                     self.observe(STALE, obs);
                 }
@@ -1048,18 +1028,17 @@ fn bypass_observation(
     control_ev: &Evidence,
 ) -> Observation {
     Observation {
-        endpoint: Some(endpoint.clone()),
         component: Some(what.to_string()),
-        severity: None,
-        confidence: Confidence::Confirmed,
-        title: None,
-        description: format!(
-            "{} {} answered HTTP {} to a request carrying {what} in `{header}`, and refused the same request \
-             without a signature (HTTP {}): the verifier does not compare the whole signature.",
-            endpoint.method, endpoint.path, ex.response.status, control.response.status
-        ),
-        evidence: vec![session.evidence(ex, format!("{what}: accepted")), control_ev.clone()],
-        reproduce: session.reproduce(probe),
+        ..Observation::confirmed(
+            endpoint.clone(),
+            format!(
+                "{} {} answered HTTP {} to a request carrying {what} in `{header}`, and refused the same request \
+                 without a signature (HTTP {}): the verifier does not compare the whole signature.",
+                endpoint.method, endpoint.path, ex.response.status, control.response.status
+            ),
+            vec![session.evidence(ex, format!("{what}: accepted")), control_ev.clone()],
+            session.reproduce(probe),
+        )
     }
 }
 
@@ -1091,18 +1070,17 @@ fn component_observation(
     control_ev: &Evidence,
 ) -> Observation {
     Observation {
-        endpoint: Some(endpoint.clone()),
         component: Some(what.to_string()),
-        severity: None,
-        confidence: Confidence::Confirmed,
-        title: None,
-        description: format!(
-            "With {what} and the original signature kept, {} {} answered HTTP {}: that component is not \
-             covered by the signature, so a captured request can be altered.",
-            endpoint.method, endpoint.path, ex.response.status
-        ),
-        evidence: vec![session.evidence(ex, format!("{what}, signature unchanged: accepted")), control_ev.clone()],
-        reproduce: session.reproduce(probe),
+        ..Observation::confirmed(
+            endpoint.clone(),
+            format!(
+                "With {what} and the original signature kept, {} {} answered HTTP {}: that component is not \
+                 covered by the signature, so a captured request can be altered.",
+                endpoint.method, endpoint.path, ex.response.status
+            ),
+            vec![session.evidence(ex, format!("{what}, signature unchanged: accepted")), control_ev.clone()],
+            session.reproduce(probe),
+        )
     }
 }
 
