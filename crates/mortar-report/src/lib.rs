@@ -9,8 +9,10 @@
 //! - [`render_markdown`]: a pull-request comment or job summary (`--format markdown`).
 //! - [`render_html`]: one self-contained HTML file that loads nothing (`--format html`).
 //! - [`render_checks_text`] and [`render_checks_json`]: the output of `mortar checks`.
+//! - [`render`]: any [`Format`] by name (`--format`, `--report FORMAT=FILE`).
 
 mod checks;
+mod format;
 mod html;
 mod junit;
 mod markdown;
@@ -22,6 +24,7 @@ mod text;
 mod tests;
 
 pub use checks::{render_checks_json, render_checks_text};
+pub use format::{Format, RenderOptions, UnknownFormat, render};
 pub use html::render_html;
 pub use junit::render_junit;
 pub use markdown::render_markdown;

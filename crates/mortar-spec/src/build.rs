@@ -108,7 +108,9 @@ impl<'s, 'a> Builder<'s, 'a> {
         store.index_ids(0);
         let mut b = Builder { store, rec: Recursion::default(), version, skipped: Vec::new(), warnings: Vec::new() };
         let root_ctx = b.store.root_ctx(0);
-        let (base_path, server_url) = servers::spec_base(&root, version, &b.store.docs[0].uri);
+        let servers = servers::spec_servers(&root, version);
+        let base_path = servers.first().map(|s| s.path.clone()).unwrap_or_else(|| "/".into());
+        let server_url = servers.first().and_then(servers::Server::absolute);
         let security_schemes = b.security_schemes(&root, &root_ctx);
         let global_security = match root.get("security") {
             Some(v) => b.security(v).map_err(|m| b.fatal(&root_ctx.child("security"), ErrorKind::Invalid, m))?,
@@ -164,6 +166,7 @@ impl<'s, 'a> Builder<'s, 'a> {
             source: label,
             base_path,
             server_url,
+            servers,
             operations,
             security_schemes,
             schemas: std::mem::take(&mut b.rec.schemas),

@@ -31,7 +31,7 @@ pub use error::{ErrorKind, Problem, SpecError};
 pub use model::*;
 pub use refs::{FsRefSource, NoRefSource, RefSource};
 pub use request::{ConcreteRequest, RequestOptions, build_request};
-pub use servers::target_for;
+pub use servers::{ResolvedTarget, Server, ServerChoice, choose_server, resolve_target, target_for};
 pub use synth::{KnownValues, SynthOptions, Synthesized, synthesize};
 
 use std::path::Path;
@@ -79,8 +79,9 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Api, SpecError> {
 }
 
 /// Loads a spec from bytes already read or fetched. `base` is the file path or
-/// URL the bytes came from: relative refs and relative servers resolve against
-/// it, and messages name it. External documents come from `resolver`.
+/// URL the bytes came from: relative refs resolve against it, and messages
+/// name it (relative servers resolve against the scan target, see
+/// [`resolve_target`]). External documents come from `resolver`.
 pub fn load_bytes(bytes: &[u8], base: &str, resolver: &dyn RefSource) -> Result<Api, SpecError> {
     load_bytes_with(bytes, base, resolver, &Limits::default())
 }

@@ -39,8 +39,10 @@ pub struct Api {
     /// Base path of the API (2.0 `basePath`, 3.x first server's path):
     /// starts with `/`, no trailing `/` unless it is `/`.
     pub base_path: String,
-    /// Absolute URL of the first server, when the spec and its location give one.
+    /// Absolute URL of the first server, when it has one.
     pub server_url: Option<String>,
+    /// Every server entry, in order (Swagger 2.0: one, from `host` and `basePath`).
+    pub servers: Vec<crate::servers::Server>,
     /// Operations, sorted by path then method.
     pub operations: Vec<Operation>,
     /// Security schemes by name.

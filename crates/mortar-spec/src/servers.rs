@@ -2,6 +2,7 @@
 
 use crate::model::{Api, SpecVersion};
 use mortar_model::target::{Target, TargetError};
+use serde::Serialize;
 use serde_json::Value;
 use url::Url;
 
@@ -32,67 +33,173 @@ fn substitute(url: &str, vars: Option<&Value>) -> String {
     out
 }
 
-/// `(base_path, server_url)` of a spec located at `doc_uri`.
-///
-/// Relative 3.x server URLs resolve against the spec's own URL when it was
-/// fetched over HTTP(S); for a local file only their path part is kept
-/// (`./v2` and `v2` both give `/v2`) since a file has no host.
-pub(crate) fn spec_base(root: &Value, version: SpecVersion, doc_uri: &Url) -> (String, Option<String>) {
-    let remote = matches!(doc_uri.scheme(), "http" | "https");
+/// One entry of the description's `servers` (Swagger 2.0: `host` and
+/// `basePath`), server variables replaced by their defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Server {
+    /// The URL as written, variables substituted.
+    pub url: String,
+    /// `scheme://host[:port]` (host lower-case) when the URL is absolute.
+    pub origin: Option<String>,
+    /// Its path: starts with `/`, no trailing `/` unless it is `/`.
+    pub path: String,
+}
+
+impl Server {
+    /// An entry from its URL. A relative URL (``, `/`, `/api/v3`, `v1`,
+    /// `../api`) has no origin: it is resolved against the scan target's
+    /// origin, never against where the description was found (an empty URL
+    /// joined to `https://h/openapi.json` would put every path under the
+    /// document itself).
+    pub fn parse(raw: &str) -> Server {
+        let url = raw.trim().to_string();
+        if let Ok(abs) = Url::parse(&url)
+            && abs.has_host()
+        {
+            return Server { origin: origin(&abs), path: clean_path(abs.path()), url };
+        }
+        // Normalise `./`, `../` and a missing leading slash against a root.
+        let root = Url::parse("http://target.invalid/").expect("a valid constant URL");
+        let path = root.join(&url).map(|u| clean_path(u.path())).unwrap_or_else(|_| clean_path(&url));
+        Server { origin: None, path, url }
+    }
+
+    /// The absolute URL, when the entry has an origin.
+    pub fn absolute(&self) -> Option<String> {
+        self.origin.as_ref().map(|o| if self.path == "/" { o.clone() } else { format!("{o}{}", self.path) })
+    }
+}
+
+/// The description's servers, in order.
+pub(crate) fn spec_servers(root: &Value, version: SpecVersion) -> Vec<Server> {
     if version == SpecVersion::Swagger2 {
-        let base = clean_path(root.get("basePath").and_then(Value::as_str).unwrap_or("/"));
-        let host = root.get("host").and_then(Value::as_str).map(str::to_string);
+        let base = root.get("basePath").and_then(Value::as_str).unwrap_or("/");
+        let host = root.get("host").and_then(Value::as_str).filter(|h| !h.is_empty());
         let scheme = root
             .get("schemes")
             .and_then(Value::as_array)
             .and_then(|a| a.first())
             .and_then(Value::as_str)
-            .map(str::to_string);
-        let server = match host {
-            Some(h) => Some(format!(
-                "{}://{h}{}",
-                scheme.unwrap_or_else(|| if remote { doc_uri.scheme().into() } else { "https".into() }),
-                base
-            )),
-            None if remote => doc_uri.host_str().map(|h| {
-                let port = doc_uri.port().map(|p| format!(":{p}")).unwrap_or_default();
-                format!("{}://{h}{port}{base}", scheme.unwrap_or_else(|| doc_uri.scheme().into()))
-            }),
-            None => None,
+            .unwrap_or("https");
+        let raw = match host {
+            Some(h) => format!("{scheme}://{h}{}", clean_path(base)),
+            None => base.to_string(),
         };
-        return (base, server.map(|s| s.trim_end_matches('/').to_string()));
+        return vec![Server::parse(&raw)];
     }
-    let first = root.get("servers").and_then(Value::as_array).and_then(|a| a.first());
-    let Some(server) = first else { return ("/".into(), if remote { origin(doc_uri) } else { None }) };
-    let raw = substitute(server.get("url").and_then(Value::as_str).unwrap_or("/"), server.get("variables"));
-    if let Ok(abs) = Url::parse(&raw)
-        && abs.has_host()
-    {
-        return (clean_path(abs.path()), Some(abs.to_string().trim_end_matches('/').to_string()));
-    }
-    if remote && let Ok(joined) = doc_uri.join(&raw) {
-        return (clean_path(joined.path()), Some(joined.to_string().trim_end_matches('/').to_string()));
-    }
-    let rel = raw.trim_start_matches("./");
-    (clean_path(rel), None)
+    root.get("servers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|server| {
+            let raw = server.get("url").and_then(Value::as_str).unwrap_or("/");
+            Server::parse(&substitute(raw, server.get("variables")))
+        })
+        .collect()
 }
 
 fn origin(u: &Url) -> Option<String> {
-    let host = u.host_str()?;
+    let host = u.host_str()?.to_ascii_lowercase();
     let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
     Some(format!("{}://{host}{port}", u.scheme()))
 }
 
-/// The scan target for `api` at `target_url`: the target's scheme, host and
-/// port always win; the spec's base path is kept unless the target URL has a
-/// path of its own (other than `/`).
-pub fn target_for(api: &Api, target_url: &str) -> Result<Target, TargetError> {
+/// Which base path a scan of the description uses, and why (the dry run
+/// prints it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerChoice {
+    /// Index into [`Api::servers`] of the entry used, if one was.
+    pub index: Option<usize>,
+    /// The base path requests go under.
+    pub base_path: String,
+    /// Why, in words.
+    pub reason: String,
+    /// A server host named by the description that is not the target's: never contacted.
+    pub out_of_scope: Option<String>,
+}
+
+/// A description resolved against a scan target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedTarget {
+    /// The target: its scheme, host and port, with the chosen base path.
+    pub target: Target,
+    /// Which server entry gave the base path.
+    pub choice: ServerChoice,
+}
+
+/// Chooses the server entry for a target at the root: one on the target's
+/// own host and port first, then the first relative one (resolved against the
+/// target origin), then the first absolute one elsewhere (its path is used on
+/// the target; its host is out of scope), else the root.
+pub fn choose_server(api: &Api, target: &Target) -> ServerChoice {
+    let unbracket = |h: &str| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    let same_host = |s: &Server| {
+        s.origin
+            .as_deref()
+            .and_then(|o| Url::parse(o).ok())
+            .and_then(|u| u.host_str().map(|h| unbracket(h) == unbracket(&target.host)))
+            .unwrap_or(false)
+    };
+    let pick = |index: usize, reason: String, out_of_scope: Option<String>| ServerChoice {
+        index: Some(index),
+        base_path: api.servers[index].path.clone(),
+        reason,
+        out_of_scope,
+    };
+    if let Some(i) = api.servers.iter().position(same_host) {
+        return pick(i, format!("servers[{i}] `{}` is on the target's host", api.servers[i].url), None);
+    }
+    if let Some(i) = api.servers.iter().position(|s| s.origin.is_none()) {
+        return pick(
+            i,
+            format!("servers[{i}] `{}` is relative: resolved against the target origin", api.servers[i].url),
+            None,
+        );
+    }
+    if let Some(server) = api.servers.first() {
+        let host = server.origin.clone().unwrap_or_default();
+        return pick(
+            0,
+            format!(
+                "servers[0] `{}` is on another host ({host}), which is out of scope and not contacted: its path is used on the target",
+                server.url
+            ),
+            Some(host),
+        );
+    }
+    ServerChoice {
+        index: None,
+        base_path: "/".into(),
+        reason: "the description has no servers: paths start at the target's root".into(),
+        out_of_scope: None,
+    }
+}
+
+/// The scan target for `api` at `target_url`, and which server gave its base
+/// path: the target's scheme, host and port always win; a path of its own
+/// (other than `/`) wins over every server entry.
+pub fn resolve_target(api: &Api, target_url: &str) -> Result<ResolvedTarget, TargetError> {
     let mut t = Target::parse(target_url)?;
-    if t.base_path == "/" && api.base_path != "/" {
-        t.base_path = api.base_path.clone();
+    let choice = if t.base_path != "/" {
+        ServerChoice {
+            index: None,
+            base_path: t.base_path.clone(),
+            reason: format!("the target URL's own path `{}` wins over the description's servers", t.base_path),
+            out_of_scope: choose_server(api, &t).out_of_scope,
+        }
+    } else {
+        choose_server(api, &t)
+    };
+    if choice.base_path != t.base_path {
+        t.base_path = choice.base_path.clone();
         t.url = format!("{}://{}{}", t.scheme, target_authority(&t), t.base_path);
     }
-    Ok(t)
+    Ok(ResolvedTarget { target: t, choice })
+}
+
+/// The scan target for `api` at `target_url` (see [`resolve_target`]).
+pub fn target_for(api: &Api, target_url: &str) -> Result<Target, TargetError> {
+    resolve_target(api, target_url).map(|r| r.target)
 }
 
 fn target_authority(t: &Target) -> String {
@@ -104,36 +211,31 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn file() -> Url {
-        Url::parse("file:///specs/api.yaml").unwrap()
+    fn v3(servers: Value) -> Vec<Server> {
+        spec_servers(&json!({"openapi": "3.0.3", "servers": servers}), SpecVersion::OpenApi30)
     }
 
     #[test]
-    fn server_variants() {
-        let v3 = |servers: Value, at: &Url| {
-            spec_base(&json!({"openapi": "3.0.3", "servers": servers}), SpecVersion::OpenApi30, at)
-        };
-        assert_eq!(
-            v3(json!([{"url": "https://x.example/api/v1/"}]), &file()),
-            ("/api/v1".into(), Some("https://x.example/api/v1".into()))
-        );
-        assert_eq!(v3(json!([{"url": "/api"}]), &file()), ("/api".into(), None));
-        assert_eq!(v3(json!([{"url": "v2"}]), &file()), ("/v2".into(), None));
-        let remote = Url::parse("https://h.example:8443/docs/openapi.json").unwrap();
-        assert_eq!(v3(json!([{"url": "../api"}]), &remote), ("/api".into(), Some("https://h.example:8443/api".into())));
-        assert_eq!(v3(json!([]), &remote), ("/".into(), Some("https://h.example:8443".into())));
-        assert_eq!(
-            v3(
-                json!([{"url": "{scheme}://{host}/base/{version}", "variables": {"scheme": {"default": "http"}, "host": {"default": "a.example:8080"}, "version": {"default": "v3"}}}]),
-                &file()
-            ),
-            ("/base/v3".into(), Some("http://a.example:8080/base/v3".into()))
-        );
-        let v2 = spec_base(
+    fn server_entries_parse_as_written() {
+        let s = v3(json!([{"url": "https://X.example/api/v1/"}]));
+        assert_eq!((s[0].origin.as_deref(), s[0].path.as_str()), (Some("https://x.example"), "/api/v1"));
+        assert_eq!(s[0].absolute().as_deref(), Some("https://x.example/api/v1"));
+        for (raw, path) in
+            [("", "/"), ("/", "/"), ("/api", "/api"), ("v2", "/v2"), ("./api/v2", "/api/v2"), ("../api", "/api")]
+        {
+            let s = v3(json!([{ "url": raw }]));
+            assert_eq!((s[0].origin.as_deref(), s[0].path.as_str()), (None, path), "{raw:?}");
+        }
+        let vars = v3(json!([{"url": "{scheme}://{host}/base/{version}", "variables": {
+            "scheme": {"default": "http"}, "host": {"default": "a.example:8080"}, "version": {"default": "v3"}}}]));
+        assert_eq!(vars[0].absolute().as_deref(), Some("http://a.example:8080/base/v3"));
+        assert!(v3(json!([])).is_empty());
+        let v2 = spec_servers(
             &json!({"swagger": "2.0", "host": "h.example", "basePath": "/v1/", "schemes": ["http"]}),
             SpecVersion::Swagger2,
-            &file(),
         );
-        assert_eq!(v2, ("/v1".into(), Some("http://h.example/v1".into())));
+        assert_eq!(v2[0].absolute().as_deref(), Some("http://h.example/v1"));
+        let v2_relative = spec_servers(&json!({"swagger": "2.0", "basePath": "/api"}), SpecVersion::Swagger2);
+        assert_eq!((v2_relative[0].origin.as_deref(), v2_relative[0].path.as_str()), (None, "/api"));
     }
 }

@@ -156,8 +156,10 @@ fn relative_servers_and_target_base() {
     assert_eq!((api.base_path.as_str(), api.server_url.as_deref()), ("/api/v2", None));
     let bytes = std::fs::read(fixture("nasty/relative-server.yaml")).unwrap();
     let remote = load_bytes(&bytes, "https://specs.example/docs/openapi.yaml", &NoRefSource).unwrap();
-    assert_eq!(remote.server_url.as_deref(), Some("https://specs.example/docs/api/v2"));
-    assert_eq!(remote.base_path, "/docs/api/v2");
+    // A relative server resolves against the scan target's origin, not the
+    // description's own URL.
+    assert_eq!(remote.server_url, None);
+    assert_eq!(remote.base_path, "/api/v2");
     // The target's scheme/host/port win; its path wins only when it has one.
     let t = target_for(&api, "http://127.0.0.1:8080").unwrap();
     assert_eq!((t.url.as_str(), t.base_path.as_str(), t.port), ("http://127.0.0.1:8080/api/v2", "/api/v2", 8080));
@@ -169,6 +171,49 @@ fn relative_servers_and_target_base() {
     let op = &api.operations[0];
     assert_eq!(op.endpoint(&api.base_path), mortar_model::Endpoint::new("GET", "/api/v2/ping"));
     assert_eq!(build_request(&api, op, &RequestOptions::default()).path, "/api/v2/ping");
+}
+
+#[test]
+fn every_servers_shape_resolves_against_the_target_origin() {
+    let spec = |servers: &str| {
+        let doc = format!(
+            "{{\"openapi\": \"3.0.3\", \"info\": {{\"title\": \"t\", \"version\": \"1\"}}{servers}, \
+             \"paths\": {{\"/users/v1\": {{\"get\": {{\"responses\": {{\"200\": {{\"description\": \"ok\"}}}}}}}}}}}}"
+        );
+        load_bytes(doc.as_bytes(), "http://127.0.0.1:5000/openapi.json", &NoRefSource).unwrap()
+    };
+    let target = "http://127.0.0.1:5000";
+    let cases = [
+        (", \"servers\": [{\"url\": \"\"}]", "/", Some(0), None),
+        (", \"servers\": [{\"url\": \"/\"}]", "/", Some(0), None),
+        (", \"servers\": [{\"url\": \"/api/v3\"}]", "/api/v3", Some(0), None),
+        (", \"servers\": [{\"url\": \"v1\"}]", "/v1", Some(0), None),
+        (", \"servers\": [{\"url\": \"https://prod.example/base\"}]", "/base", Some(0), Some("https://prod.example")),
+        (
+            ", \"servers\": [{\"url\": \"https://prod.example/base\"}, {\"url\": \"http://127.0.0.1:5000/local\"}]",
+            "/local",
+            Some(1),
+            None,
+        ),
+        ("", "/", None, None),
+    ];
+    for (servers, base, index, out_of_scope) in cases {
+        let api = spec(servers);
+        let resolved = resolve_target(&api, target).unwrap();
+        assert_eq!(resolved.target.base_path, base, "{servers}: {}", resolved.choice.reason);
+        assert_eq!(resolved.choice.index, index, "{servers}");
+        assert_eq!(resolved.choice.out_of_scope.as_deref(), out_of_scope, "{servers}");
+        assert_eq!((resolved.target.host.as_str(), resolved.target.port), ("127.0.0.1", 5000), "{servers}");
+        let op = &api.operations[0];
+        let request = build_request(&api, op, &RequestOptions { base_path: Some(base.into()), ..Default::default() });
+        let expected = if base == "/" { "/users/v1".to_string() } else { format!("{base}/users/v1") };
+        assert_eq!(request.path, expected, "{servers}");
+    }
+    // The target's own path wins, and says so.
+    let resolved =
+        resolve_target(&spec(", \"servers\": [{\"url\": \"/api/v3\"}]"), "http://127.0.0.1:5000/mounted").unwrap();
+    assert_eq!(resolved.target.base_path, "/mounted");
+    assert!(resolved.choice.reason.contains("target URL's own path"), "{}", resolved.choice.reason);
 }
 
 #[test]

@@ -152,7 +152,7 @@ pub struct Layer {
     /// Named identities.
     pub identities: Option<BTreeMap<String, IdentityConfig>>,
     /// Accepted findings (`[[suppressions]]`, file only).
-    pub suppressions: Option<Vec<crate::suppress::SuppressionConfig>>,
+    pub suppressions: Option<Vec<mortar_scan::suppress::SuppressionConfig>>,
     /// Race plans (`[[race]]`, file only).
     pub race: Option<Vec<RacePlanConfig>>,
 }
@@ -465,66 +465,33 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
     base
 }
 
-/// Resolved durations and numbers, with the built-in defaults applied.
-#[derive(Debug, Clone)]
-pub struct Pace {
-    /// Requests per second, `None` for unlimited.
-    pub rate: Option<f64>,
-    /// In flight at once.
-    pub concurrency: usize,
-    /// Per request.
-    pub timeout: Duration,
-    /// Whole scan.
-    pub max_time: Duration,
-    /// Budget.
-    pub max_requests: Option<u64>,
-    /// Burst size.
-    pub race_burst: usize,
-    /// Rounds per race candidate.
-    pub race_rounds: usize,
-    /// Requests in a rate-limit probe.
-    pub rate_burst: usize,
-}
-
-/// Built-in defaults.
-pub const DEFAULT_RATE: f64 = 50.0;
-/// Built-in default concurrency.
-pub const DEFAULT_CONCURRENCY: u32 = 8;
-/// Built-in default per-request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Built-in default whole-scan deadline.
-pub const DEFAULT_MAX_TIME: Duration = Duration::from_secs(300);
-/// Built-in default burst size.
-pub const DEFAULT_RACE_BURST: u32 = 20;
-/// Built-in default rate-limit probe: small, so that a real limit a little
-/// higher is not mistaken for none while a missing one still shows.
-pub const DEFAULT_RATE_BURST: u32 = 15;
+use mortar_scan::{Pace, defaults};
 
 impl Layer {
     /// Pace settings with defaults, validated.
     pub fn pace(&self) -> Result<Pace, UsageError> {
-        let rate = self.rate.unwrap_or(DEFAULT_RATE);
+        let rate = self.rate.unwrap_or(defaults::RATE);
         if !(rate >= 0.0 && rate.is_finite()) {
             return Err(UsageError::new(format!("rate: `{rate}` must be a number of requests per second, 0 or more")));
         }
-        let concurrency = self.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
+        let concurrency = self.concurrency.unwrap_or(defaults::CONCURRENCY);
         if concurrency == 0 || concurrency > 1024 {
             return Err(UsageError::new("concurrency: must be from 1 to 1024"));
         }
-        let race_burst = self.race_burst.unwrap_or(DEFAULT_RACE_BURST);
+        let race_burst = self.race_burst.unwrap_or(defaults::RACE_BURST);
         if !(2..=1000).contains(&race_burst) {
             return Err(UsageError::new("race-burst: must be from 2 to 1000"));
         }
-        let race_rounds = self.race_rounds.unwrap_or(3);
+        let race_rounds = self.race_rounds.unwrap_or(defaults::RACE_ROUNDS);
         if !(1..=100).contains(&race_rounds) {
             return Err(UsageError::new("race-rounds: must be from 1 to 100"));
         }
-        let rate_burst = self.rate_burst.unwrap_or(DEFAULT_RATE_BURST);
+        let rate_burst = self.rate_burst.unwrap_or(defaults::RATE_BURST);
         if !(2..=200).contains(&rate_burst) {
             return Err(UsageError::new("rate-burst: must be from 2 to 200"));
         }
-        let timeout = self.timeout.as_ref().map(|d| d.resolve("timeout")).transpose()?.unwrap_or(DEFAULT_TIMEOUT);
-        let max_time = self.max_time.as_ref().map(|d| d.resolve("max-time")).transpose()?.unwrap_or(DEFAULT_MAX_TIME);
+        let timeout = self.timeout.as_ref().map(|d| d.resolve("timeout")).transpose()?.unwrap_or(defaults::TIMEOUT);
+        let max_time = self.max_time.as_ref().map(|d| d.resolve("max-time")).transpose()?.unwrap_or(defaults::MAX_TIME);
         if timeout.is_zero() || max_time.is_zero() {
             return Err(UsageError::new("timeout and max-time must be longer than zero"));
         }
@@ -590,7 +557,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../mortar.example.toml");
         let layer = file_layer(&path).unwrap();
         let suppressions = layer.suppressions.clone().unwrap_or_default();
-        assert_eq!(crate::suppress::parse(&suppressions).unwrap().len(), 2);
+        assert_eq!(mortar_scan::suppress::parse(&suppressions).unwrap().len(), 2);
         assert!(layer.identities.is_some_and(|ids| !ids.is_empty()));
     }
 }

@@ -129,7 +129,10 @@ pub async fn scan_target(target: &LabTarget) -> Result<Report, String> {
     args.extend(["--race-rounds".to_string(), "10".to_string()]);
     let scan_args = parse_scan_args(&args).map_err(|e| e.to_string())?;
     let settings = scan::resolve(&scan_args, &Default::default()).map_err(|e| e.to_string())?;
-    scan::execute(&settings).await.map_err(|e| crate::error::one_line(&anyhow::Error::new(e)))
+    mortar_scan::run(&settings.options)
+        .await
+        .map(|outcome| outcome.report)
+        .map_err(|e| crate::error::one_line(&anyhow::Error::new(e)))
 }
 
 /// The recall/precision table.

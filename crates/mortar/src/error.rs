@@ -1,25 +1,8 @@
 //! Errors at the edge: each becomes one line on stderr and an exit code.
 
-use std::fmt;
-
-/// Bad input from the user (flags, config, files): exit code 2.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(String);
-
-impl UsageError {
-    /// A usage error with its message.
-    pub fn new(message: impl Into<String>) -> UsageError {
-        UsageError(message.into())
-    }
-}
-
-impl fmt::Display for UsageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for UsageError {}
+/// Bad input from the user (flags, config, files): exit code 2. The scan
+/// library's own input error, so both sides speak one type.
+pub use mortar_scan::InputError as UsageError;
 
 /// Exit codes of the contract.
 pub mod exit {

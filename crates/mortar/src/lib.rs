@@ -3,14 +3,13 @@
 
 pub mod cli;
 pub mod config;
+#[cfg(feature = "lab")]
 pub mod demo;
 pub mod diff;
 pub mod error;
 pub mod identity;
 pub mod race;
 pub mod scan;
-pub mod spec;
-pub mod suppress;
 pub mod tls_audit;
 
 use clap::Parser;
@@ -99,8 +98,15 @@ pub async fn run(invocation: Invocation, stdout: &mut dyn Write, stderr: &mut dy
                 }
             }
         }
+        #[cfg(feature = "lab")]
         Command::Lab(args) => demo::lab_command(&args, stdout, stderr).await,
+        #[cfg(feature = "lab")]
         Command::Demo(args) => demo::demo_command(&args, &invocation, stdout, stderr).await,
+        #[cfg(not(feature = "lab"))]
+        Command::Lab(_) | Command::Demo(_) => {
+            error_line(stderr, "this mortar was built without the lab (cargo feature `lab`)");
+            exit::ERROR
+        }
         Command::Race(args) => race::race_command(&args, &invocation, stdout, stderr).await,
         Command::Diff(args) => diff::diff_command(&args, stdout, stderr),
         Command::Tls(cli::TlsCommand::Audit(args)) => tls_audit::audit_command(&args, stdout, stderr),
@@ -136,13 +142,13 @@ async fn scan_command(
         }
     };
     if settings.dry_run {
-        return match scan::plan_text(&settings) {
-            Ok(text) => {
-                let _ = emit(stdout, text.as_bytes());
+        return match mortar_scan::plan(&settings.options).await {
+            Ok(plan) => {
+                let _ = emit(stdout, plan.render().as_bytes());
                 exit::OK
             }
             Err(e) => {
-                error_line(stderr, &e.to_string());
+                error_line(stderr, &error::one_line(&anyhow::Error::new(e)));
                 exit::ERROR
             }
         };
@@ -150,27 +156,27 @@ async fn scan_command(
     if invocation.stderr_is_terminal {
         let _ = emit(
             stderr,
-            format!("mortar: scanning {} ({} profile)...\n", settings.target.url, settings.profile).as_bytes(),
+            format!("mortar: scanning {} ({} profile)...\n", settings.options.target.url, settings.options.profile)
+                .as_bytes(),
         );
     }
-    let (report, spec_sources) = match scan::execute_with_sources(&settings).await {
+    let outcome = match mortar_scan::run(&settings.options).await {
         Ok(done) => done,
         Err(e) => {
             error_line(stderr, &error::one_line(&anyhow::Error::new(e)));
             return exit::ERROR;
         }
     };
-    let color = invocation.stdout_is_terminal && settings.output.is_none() && !invocation.env.contains_key("NO_COLOR");
+    let report = &outcome.report;
     let catalogue: Vec<mortar_model::CheckInfo> = mortar_checks::registry::CHECKS.iter().map(|c| c.info).collect();
-    let render = |format: scan::Format, color: bool| match format {
-        scan::Format::Json => mortar_report::render_json(&report),
-        scan::Format::Summary => mortar_report::render_summary(&report, &mortar_report::SummaryOptions { color }),
-        scan::Format::Sarif => mortar_report::render_sarif(&report, &catalogue, &spec_sources),
-        scan::Format::Junit => {
-            mortar_report::render_junit(&report, settings.gates.fail_on.unwrap_or(mortar_model::Severity::High))
-        }
-        scan::Format::Markdown => mortar_report::render_markdown(&report),
-        scan::Format::Html => mortar_report::render_html(&report),
+    let render = |format, color| {
+        let options = mortar_report::RenderOptions {
+            color,
+            catalogue: &catalogue,
+            spec_locations: &outcome.spec_locations,
+            fail_on: settings.gates.fail_on.unwrap_or(mortar_model::Severity::High),
+        };
+        mortar_report::render(report, format, &options)
     };
     for (format, path) in &settings.reports {
         if let Err(e) = std::fs::write(path, render(*format, false)) {
@@ -178,6 +184,7 @@ async fn scan_command(
             return exit::ERROR;
         }
     }
+    let color = invocation.stdout_is_terminal && settings.output.is_none() && !invocation.env.contains_key("NO_COLOR");
     let main = render(settings.format, color);
     let written = match &settings.output {
         Some(path) => std::fs::write(path, main).map_err(|e| format!("cannot write {}: {e}", path.display())),
@@ -187,11 +194,11 @@ async fn scan_command(
         error_line(stderr, &e);
         return exit::ERROR;
     }
-    let outcome = settings.gates.evaluate(report.gate_score, &report.findings);
-    if outcome.passed {
+    let gates = settings.gates.evaluate(report.gate_score, &report.findings);
+    if gates.passed {
         exit::OK
     } else {
-        for failure in &outcome.failures {
+        for failure in &gates.failures {
             let _ = emit(stderr, format!("mortar: gate failed: {failure}\n").as_bytes());
         }
         exit::FAILED

@@ -2,7 +2,7 @@
 //! stay in the report, marked `suppressed`, and count for neither the score
 //! nor the gates. Each one says why, and may expire.
 
-use crate::error::UsageError;
+use crate::error::InputError;
 use mortar_model::{Finding, FindingStatus};
 use serde::Deserialize;
 use time::Date;
@@ -44,7 +44,7 @@ pub enum Matcher {
 }
 
 /// Validates the tables: an `id`, or a `check` (with an optional `path`), and a reason.
-pub fn parse(configs: &[SuppressionConfig]) -> Result<Vec<Suppression>, UsageError> {
+pub fn parse(configs: &[SuppressionConfig]) -> Result<Vec<Suppression>, InputError> {
     configs
         .iter()
         .enumerate()
@@ -55,13 +55,13 @@ pub fn parse(configs: &[SuppressionConfig]) -> Result<Vec<Suppression>, UsageErr
                 .as_deref()
                 .map(str::trim)
                 .filter(|r| !r.is_empty())
-                .ok_or_else(|| UsageError::new(format!("{what}: `reason` is required (say why it is accepted)")))?
+                .ok_or_else(|| InputError::new(format!("{what}: `reason` is required (say why it is accepted)")))?
                 .to_string();
             let matcher = match (&c.id, &c.check, &c.path) {
                 (Some(id), None, None) => Matcher::Id(id.clone()),
                 (None, Some(check), path) => Matcher::Check { check: check.clone(), path: path.clone() },
                 _ => {
-                    return Err(UsageError::new(format!(
+                    return Err(InputError::new(format!(
                         "{what}: give either `id`, or `check` with an optional `path`"
                     )));
                 }
@@ -72,7 +72,7 @@ pub fn parse(configs: &[SuppressionConfig]) -> Result<Vec<Suppression>, UsageErr
                 .as_deref()
                 .map(|d| {
                     Date::parse(d, format)
-                        .map_err(|_| UsageError::new(format!("{what}: expires `{d}` is not a date like 2027-01-31")))
+                        .map_err(|_| InputError::new(format!("{what}: expires `{d}` is not a date like 2027-01-31")))
                 })
                 .transpose()?;
             Ok(Suppression { matcher, reason, expires })

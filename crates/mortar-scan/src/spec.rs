@@ -1,7 +1,7 @@
 //! The API description of a scan: from `--spec` (a file, or a URL fetched once
 //! from its own host, which is not scanned) or discovered at the target.
 
-use crate::error::UsageError;
+use crate::error::InputError;
 use mortar_checks::{Described, ScanOperation};
 use mortar_engine::{Engine, EngineConfig, Origin, Request, TlsSettings};
 use mortar_model::Identity;
@@ -25,26 +25,37 @@ pub fn is_url(spec: &str) -> bool {
 }
 
 /// Loads a description file.
-pub fn load_file(path: &str) -> Result<Api, UsageError> {
-    mortar_spec::load_file(path).map_err(|e| UsageError::new(format!("--spec: {e}")))
+pub fn load_file(path: &str) -> Result<Api, InputError> {
+    mortar_spec::load_file(path).map_err(|e| InputError::new(format!("--spec: {e}")))
+}
+
+/// Loads a description from a file or a URL (fetched once, see [`fetch`]).
+pub async fn load(source: &str, tls: &TlsSettings, timeout: std::time::Duration) -> Result<Api, InputError> {
+    if is_url(source) { fetch(source, tls, timeout).await } else { load_file(source) }
+}
+
+/// The scan target for a description: the target's origin with the base path
+/// of the server entry chosen for it (see [`mortar_spec::resolve_target`]).
+pub fn resolve(api: &Api, target_url: &str) -> Result<mortar_spec::ResolvedTarget, InputError> {
+    mortar_spec::resolve_target(api, target_url).map_err(|e| InputError::new(e.to_string()))
 }
 
 /// Fetches a description from its own host (which is not scanned): the
 /// document once, then each external `$ref` document from the same origin
 /// (scheme, host and port) once; refs elsewhere are refused, which skips only
 /// the operations that need them.
-pub async fn fetch(url: &str, tls: &TlsSettings, timeout: std::time::Duration) -> Result<Api, UsageError> {
-    let target = Target::parse(url).map_err(|e| UsageError::new(format!("--spec: {e}")))?;
+pub async fn fetch(url: &str, tls: &TlsSettings, timeout: std::time::Duration) -> Result<Api, InputError> {
+    let target = Target::parse(url).map_err(|e| InputError::new(format!("--spec: {e}")))?;
     let origin = (target.scheme.clone(), target.host.to_ascii_lowercase(), target.port);
-    let bytes = fetch_bytes(url, &origin, tls, timeout).await.map_err(|e| UsageError::new(format!("--spec: {e}")))?;
+    let bytes = fetch_bytes(url, &origin, tls, timeout).await.map_err(|e| InputError::new(format!("--spec: {e}")))?;
     let refs = UrlRefSource { origin, tls: tls.clone(), timeout };
     let url = url.to_string();
     // mortar-spec resolves refs synchronously: load on a blocking thread, where
     // each external document is fetched on a runtime of its own.
     tokio::task::spawn_blocking(move || mortar_spec::load_bytes(&bytes, &url, &refs))
         .await
-        .map_err(|e| UsageError::new(format!("--spec: loading stopped: {e}")))?
-        .map_err(|e| UsageError::new(format!("--spec: {e}")))
+        .map_err(|e| InputError::new(format!("--spec: loading stopped: {e}")))?
+        .map_err(|e| InputError::new(format!("--spec: {e}")))
 }
 
 /// Scheme, lower-case host and port of the description's URL.
