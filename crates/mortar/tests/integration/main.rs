@@ -15,6 +15,7 @@ mod passive_exposure;
 mod passive_misconfig;
 mod race;
 mod reports;
+mod servers;
 mod sessions;
 mod signing;
 mod spec_scans;
