@@ -162,20 +162,14 @@ pub struct DemoArgs {
     pub table_only: bool,
 }
 
-/// `mortar scan`: every option can also come from mortar.toml or `MORTAR_*`.
+/// `mortar scan`: every option of the table ([`crate::options::OPTIONS`]) can
+/// also come from mortar.toml or `MORTAR_*`; identities given as flags add to
+/// the file's.
 #[derive(Debug, Args, Default)]
 pub struct ScanArgs {
-    /// Base URL of the API (http:// or https://).
-    pub url: Option<String>,
     /// mortar.toml with any of these options (flags win over the file and MORTAR_* variables).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// OpenAPI description (2.0, 3.0, 3.1; JSON or YAML), file or URL; without it the scan looks for one.
-    #[arg(long, value_name = "FILE|URL")]
-    pub spec: Option<String>,
-    /// passive | standard | active [default: standard].
-    #[arg(long)]
-    pub profile: Option<String>,
     /// Identity with a header: NAME=HEADER:VALUE (repeatable). VALUE may be @file or env:VAR.
     #[arg(long, value_name = "NAME=HEADER:VALUE")]
     pub identity: Vec<String>,
@@ -191,86 +185,11 @@ pub struct ScanArgs {
     /// Client key (PEM) for the identity `default`.
     #[arg(long, value_name = "FILE", requires = "client_cert")]
     pub client_key: Option<PathBuf>,
-    /// Trust this CA (PEM) for the target, in addition to the public roots.
-    #[arg(long, value_name = "FILE")]
-    pub ca_cert: Option<PathBuf>,
-    /// Fail on an untrusted server certificate instead of reporting it.
-    #[arg(long)]
-    pub strict_tls: bool,
-    /// summary | json | sarif | junit | markdown | html [default: summary].
-    #[arg(long)]
-    pub format: Option<String>,
-    /// Write the report here instead of stdout.
-    #[arg(long, short, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Also write FORMAT to FILE (repeatable), e.g. json=report.json.
-    #[arg(long, value_name = "FORMAT=FILE")]
-    pub report: Vec<String>,
-    /// Fail (exit 1) when the gated score is below N (0-100).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=100))]
-    pub threshold: Option<u8>,
-    /// Fail (exit 1) on any gated finding at or above this severity (critical, high, medium, low, info).
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
-    /// Earlier JSON report: gates apply only to findings not in it.
-    #[arg(long, value_name = "REPORT.json")]
-    pub baseline: Option<PathBuf>,
-    /// Requests per second; 0 means unlimited [default: 50].
-    #[arg(long)]
-    pub rate: Option<f64>,
-    /// Requests in flight at once [default: 8].
-    #[arg(long)]
-    pub concurrency: Option<u32>,
-    /// Per-request timeout, e.g. 10s or 500ms; a bare number is seconds [default: 10s].
-    #[arg(long, value_name = "DURATION")]
-    pub timeout: Option<String>,
-    /// Whole-scan deadline; findings so far are kept [default: 5m].
-    #[arg(long, value_name = "DURATION")]
-    pub max_time: Option<String>,
-    /// Most requests the scan may send [default: no limit].
-    #[arg(long, value_name = "N")]
-    pub max_requests: Option<u64>,
-    /// Requests in one synchronized burst (not capped by --concurrency) [default: 20].
-    #[arg(long, value_name = "N")]
-    pub race_burst: Option<u32>,
-    /// Rounds per race candidate, each a control and a burst on fresh resources (overrides a plan's `rounds`) [default: 3].
-    #[arg(long, value_name = "N")]
-    pub race_rounds: Option<u32>,
-    /// Where the SSRF canary listens, e.g. 0.0.0.0:8089 [default: an ephemeral loopback port when the target is on loopback; otherwise SSRF is not tested].
-    #[arg(long, value_name = "ADDR")]
-    pub canary_listen: Option<String>,
-    /// The canary's base URL as the target reaches it (e.g. http://scanner.internal:8089), when it is not the listen address.
-    #[arg(long, value_name = "URL")]
-    pub canary_url: Option<String>,
-    /// Requests sent to a sign-in, reset, one-time-code or search operation to look for a rate limit [default: 15].
-    #[arg(long, value_name = "N")]
-    pub rate_burst: Option<u32>,
-    /// Another host that may be contacted (repeatable).
-    #[arg(long, value_name = "HOST")]
-    pub scope_host: Vec<String>,
-    /// Only paths matching this glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub include_path: Vec<String>,
-    /// Never paths matching this glob (repeatable).
-    #[arg(long, value_name = "GLOB")]
-    pub exclude_path: Vec<String>,
-    /// Only these checks: ids, categories or globs (comma-separated or repeated).
-    #[arg(long, value_delimiter = ',', value_name = "IDS")]
-    pub checks: Vec<String>,
-    /// Never these checks: ids, categories or globs.
-    #[arg(long, value_delimiter = ',', value_name = "IDS")]
-    pub skip_checks: Vec<String>,
-    /// HTTP proxy (http://host:port). Environment proxies are ignored unless given here.
-    #[arg(long, value_name = "URL")]
-    pub proxy: Option<String>,
-    /// Print the plan (operations, identities, checks) and send nothing.
+    /// Print the plan (operations with their exact request lines, identities, checks) and send nothing but
+    /// the GET of a description given by URL.
     #[arg(long)]
     pub dry_run: bool,
-    /// The framework behind the API, for remediation: actix-web, axum or auto [default: auto: detected].
-    #[arg(long, value_name = "NAME")]
-    pub framework: Option<String>,
-    /// One captured, valid, signed request (raw HTTP): the request-signing checks run every probe that needs
-    /// no new signature from it, without the secret.
-    #[arg(long, value_name = "FILE")]
-    pub signed_sample: Option<PathBuf>,
+    /// The options of the table.
+    #[command(flatten)]
+    pub options: crate::options::OptionFlags,
 }

@@ -3,30 +3,12 @@
 
 use crate::cli::ScanArgs;
 use crate::error::UsageError;
+use crate::options::{Kind, OPTIONS, Values};
+use mortar_scan::{Pace, defaults};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-/// A duration as written in mortar.toml: seconds as a number, or text like `10s`, `500ms`, `5m`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum DurationValue {
-    /// Seconds.
-    Seconds(f64),
-    /// Human text.
-    Text(String),
-}
-
-impl DurationValue {
-    fn resolve(&self, key: &str) -> Result<Duration, UsageError> {
-        match self {
-            DurationValue::Seconds(s) if *s >= 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(*s)),
-            DurationValue::Seconds(s) => Err(UsageError::new(format!("{key}: `{s}` is not a duration"))),
-            DurationValue::Text(t) => parse_duration(t).map_err(|e| UsageError::new(format!("{key}: {e}"))),
-        }
-    }
-}
 
 /// Parses `10`, `2.5`, `10s`, `500ms`, `5m`, `1h 30m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -87,74 +69,75 @@ pub struct LoginConfig {
     pub liveness: Option<String>,
 }
 
-/// Every option of `mortar scan`, each optional: one layer of the configuration.
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
-#[serde(deny_unknown_fields)]
+/// One layer of the configuration: the table's options it sets (see
+/// [`crate::options::OPTIONS`]), and the file-only tables.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Layer {
-    /// Base URL.
-    pub url: Option<String>,
-    /// OpenAPI description.
-    pub spec: Option<String>,
-    /// passive, standard, active.
-    pub profile: Option<String>,
-    /// Output format.
-    pub format: Option<String>,
-    /// Output file.
-    pub output: Option<PathBuf>,
-    /// Extra reports, `FORMAT=FILE`.
-    pub reports: Option<Vec<String>>,
-    /// Score gate.
-    pub threshold: Option<i64>,
-    /// Severity gate.
-    pub fail_on: Option<String>,
-    /// Baseline report.
-    pub baseline: Option<PathBuf>,
-    /// Requests per second (0: unlimited).
-    pub rate: Option<f64>,
-    /// Requests in flight.
-    pub concurrency: Option<u32>,
-    /// Per-request timeout.
-    pub timeout: Option<DurationValue>,
-    /// Whole-scan deadline.
-    pub max_time: Option<DurationValue>,
-    /// Request budget.
-    pub max_requests: Option<u64>,
-    /// Burst size.
-    pub race_burst: Option<u32>,
-    /// Rounds per race candidate.
-    pub race_rounds: Option<u32>,
-    /// Requests in a rate-limit probe.
-    pub rate_burst: Option<u32>,
-    /// Where the SSRF canary listens.
-    pub canary_listen: Option<String>,
-    /// The canary's URL as the target reaches it.
-    pub canary_url: Option<String>,
-    /// More hosts in scope.
-    pub scope_hosts: Option<Vec<String>>,
-    /// Path globs to include.
-    pub include_paths: Option<Vec<String>>,
-    /// Path globs to exclude.
-    pub exclude_paths: Option<Vec<String>>,
-    /// Checks to run.
-    pub checks: Option<Vec<String>>,
-    /// Checks to skip.
-    pub skip_checks: Option<Vec<String>>,
-    /// HTTP proxy.
-    pub proxy: Option<String>,
-    /// Extra CA.
-    pub ca_cert: Option<PathBuf>,
-    /// Untrusted certificates are errors.
-    pub strict_tls: Option<bool>,
-    /// actix-web, axum or auto.
-    pub framework: Option<String>,
-    /// A captured signed request (raw HTTP).
-    pub signed_sample: Option<PathBuf>,
-    /// Named identities.
+    /// Options set by this layer, typed and checked.
+    pub values: Values,
+    /// Named identities (`[identities.NAME]`, file only).
     pub identities: Option<BTreeMap<String, IdentityConfig>>,
     /// Accepted findings (`[[suppressions]]`, file only).
     pub suppressions: Option<Vec<mortar_scan::suppress::SuppressionConfig>>,
     /// Race plans (`[[race]]`, file only).
     pub race: Option<Vec<RacePlanConfig>>,
+}
+
+/// The tables of mortar.toml that are not options of the table.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileTables {
+    identities: Option<BTreeMap<String, IdentityConfig>>,
+    suppressions: Option<Vec<mortar_scan::suppress::SuppressionConfig>>,
+    race: Option<Vec<RacePlanConfig>>,
+}
+
+impl Layer {
+    /// A text option (text, path, duration written as text).
+    pub fn text(&self, name: &str) -> Option<String> {
+        match self.values.get(name)? {
+            toml::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// A path option.
+    pub fn path(&self, name: &str) -> Option<PathBuf> {
+        self.text(name).map(PathBuf::from)
+    }
+
+    /// A whole-number option.
+    pub fn integer(&self, name: &str) -> Option<i64> {
+        self.values.get(name).and_then(toml::Value::as_integer)
+    }
+
+    /// A number option.
+    pub fn number(&self, name: &str) -> Option<f64> {
+        self.values.get(name).and_then(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+    }
+
+    /// A switch.
+    pub fn switch(&self, name: &str) -> Option<bool> {
+        self.values.get(name).and_then(toml::Value::as_bool)
+    }
+
+    /// A list option.
+    pub fn list(&self, name: &str) -> Option<Vec<String>> {
+        let items = self.values.get(name)?.as_array()?;
+        Some(items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+    }
+
+    /// A duration option.
+    pub fn duration(&self, name: &str) -> Result<Option<Duration>, UsageError> {
+        let Some(value) = self.values.get(name) else { return Ok(None) };
+        let what = name.replace('_', "-");
+        match value {
+            toml::Value::String(t) => parse_duration(t).map(Some).map_err(|e| UsageError::new(format!("{what}: {e}"))),
+            toml::Value::Integer(n) => Ok(Some(Duration::from_secs((*n).max(0) as u64))),
+            toml::Value::Float(f) => Ok(Some(Duration::from_secs_f64(f.max(0.0)))),
+            _ => Err(UsageError::new(format!("{what}: not a duration"))),
+        }
+    }
 }
 
 /// `[[race]]`: how to race one limited action of this API.
@@ -248,93 +231,63 @@ pub struct RaceStepConfig {
     pub capture: Option<BTreeMap<String, String>>,
 }
 
-/// The kind of value an environment variable holds.
-#[derive(Clone, Copy)]
-enum Kind {
-    Text,
-    Integer,
-    Float,
-    Bool,
-    List,
-}
-
-/// `MORTAR_<KEY>` for every scalar and list key of [`Layer`].
-const ENV_KEYS: &[(&str, Kind)] = &[
-    ("url", Kind::Text),
-    ("spec", Kind::Text),
-    ("profile", Kind::Text),
-    ("format", Kind::Text),
-    ("output", Kind::Text),
-    ("reports", Kind::List),
-    ("threshold", Kind::Integer),
-    ("fail_on", Kind::Text),
-    ("baseline", Kind::Text),
-    ("rate", Kind::Float),
-    ("concurrency", Kind::Integer),
-    ("timeout", Kind::Text),
-    ("max_time", Kind::Text),
-    ("max_requests", Kind::Integer),
-    ("race_burst", Kind::Integer),
-    ("race_rounds", Kind::Integer),
-    ("rate_burst", Kind::Integer),
-    ("scope_hosts", Kind::List),
-    ("include_paths", Kind::List),
-    ("exclude_paths", Kind::List),
-    ("checks", Kind::List),
-    ("skip_checks", Kind::List),
-    ("proxy", Kind::Text),
-    ("ca_cert", Kind::Text),
-    ("strict_tls", Kind::Bool),
-    ("framework", Kind::Text),
-    ("signed_sample", Kind::Text),
-    ("canary_listen", Kind::Text),
-    ("canary_url", Kind::Text),
-];
-
-/// The environment variable for a key.
-pub fn env_name(key: &str) -> String {
-    format!("MORTAR_{}", key.to_ascii_uppercase())
-}
-
-/// The layer from `MORTAR_*` variables. Values are typed the same way as in the file.
+/// The layer from `MORTAR_*` variables, typed and checked as in the file.
 pub fn env_layer(env: &BTreeMap<String, String>) -> Result<Layer, UsageError> {
-    let mut table = toml::Table::new();
-    for (key, kind) in ENV_KEYS {
-        let var = env_name(key);
-        let Some(raw) = env.get(&var) else { continue };
-        let bad = |what: &str| UsageError::new(format!("{var}: `{raw}` is not {what}"));
-        let value = match kind {
-            Kind::Text => toml::Value::String(raw.clone()),
-            Kind::Integer => toml::Value::Integer(raw.trim().parse().map_err(|_| bad("an integer"))?),
-            Kind::Float => toml::Value::Float(raw.trim().parse().map_err(|_| bad("a number"))?),
-            Kind::Bool => toml::Value::Boolean(match raw.trim().to_ascii_lowercase().as_str() {
-                "1" | "true" | "yes" => true,
-                "0" | "false" | "no" | "" => false,
-                _ => return Err(bad("true or false")),
-            }),
-            Kind::List => toml::Value::Array(
-                raw.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| toml::Value::String(s.into()))
-                    .collect(),
-            ),
-        };
-        table.insert(key.to_string(), value);
+    let mut layer = Layer::default();
+    for option in OPTIONS {
+        if let Some(raw) = env.get(&option.env_var()) {
+            layer.values.insert(option.name, option.parse_env(raw)?);
+        }
     }
-    Layer::deserialize(table).map_err(|e| UsageError::new(format!("MORTAR_* environment: {}", e.message())))
+    Ok(layer)
 }
 
 /// The layer from a mortar.toml file; relative paths are taken from the file's folder.
 pub fn file_layer(path: &Path) -> Result<Layer, UsageError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| UsageError::new(format!("cannot read config {}: {e}", path.display())))?;
-    let mut layer: Layer = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
-        let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+    let at_line = |offset: usize| format!(" (line {})", text[..offset.min(text.len())].matches('\n').count() + 1);
+    let table: BTreeMap<String, toml::Spanned<toml::Value>> = toml::from_str(&text).map_err(|e| {
+        let at = e.span().map(|s| at_line(s.start)).unwrap_or_default();
         UsageError::new(format!("{}{at}: {}", path.display(), e.message().trim()))
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
+    let mut layer = Layer::default();
+    let mut tables = toml::Table::new();
+    for (key, spanned) in table {
+        let at = at_line(spanned.span().start);
+        let value = spanned.into_inner();
+        match crate::options::find(&key) {
+            Some(option) => {
+                let mut value = option.check(value, &format!("{}{at}: {key}", path.display()))?;
+                if let toml::Value::String(p) = &mut value {
+                    let rebase = match option.kind {
+                        Kind::Path => true,
+                        Kind::PathOrUrl => !mortar_scan::spec::is_url(p),
+                        _ => false,
+                    };
+                    if rebase && Path::new(p.as_str()).is_relative() {
+                        *p = base.join(p.as_str()).display().to_string();
+                    }
+                }
+                layer.values.insert(option.name, value);
+            }
+            None if matches!(key.as_str(), "identities" | "suppressions" | "race") => {
+                tables.insert(key, value);
+            }
+            None => {
+                return Err(UsageError::new(format!(
+                    "{}{at}: unknown option `{key}` (see mortar.example.toml for every option)",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let tables = FileTables::deserialize(tables)
+        .map_err(|e| UsageError::new(format!("{}: {}", path.display(), e.message().trim())))?;
+    layer.identities = tables.identities;
+    layer.suppressions = tables.suppressions;
+    layer.race = tables.race;
     let rebase = |p: &mut Option<PathBuf>| {
         if let Some(p) = p
             && p.is_relative()
@@ -342,30 +295,20 @@ pub fn file_layer(path: &Path) -> Result<Layer, UsageError> {
             *p = base.join(&*p);
         }
     };
-    rebase(&mut layer.output);
-    rebase(&mut layer.baseline);
-    rebase(&mut layer.ca_cert);
     if let Some(ids) = &mut layer.identities {
         for id in ids.values_mut() {
             rebase(&mut id.cert);
             rebase(&mut id.key);
-            if let Some(login) = &mut id.login {
-                let values = login.headers.iter_mut().flat_map(|h| h.values_mut()).chain(login.body.iter_mut());
-                for value in values {
-                    if let Some(file) = value.strip_prefix('@')
-                        && Path::new(file).is_relative()
-                    {
-                        *value = format!("@{}", base.join(file).display());
-                    }
-                }
-            }
-            if let Some(headers) = &mut id.headers {
-                for value in headers.values_mut() {
-                    if let Some(file) = value.strip_prefix('@')
-                        && Path::new(file).is_relative()
-                    {
-                        *value = format!("@{}", base.join(file).display());
-                    }
+            let login = id
+                .login
+                .iter_mut()
+                .flat_map(|l| l.headers.iter_mut().flat_map(|h| h.values_mut()).chain(l.body.iter_mut()));
+            let headers = id.headers.iter_mut().flat_map(|h| h.values_mut());
+            for value in login.chain(headers) {
+                if let Some(file) = value.strip_prefix('@')
+                    && Path::new(file).is_relative()
+                {
+                    *value = format!("@{}", base.join(file).display());
                 }
             }
         }
@@ -375,83 +318,13 @@ pub fn file_layer(path: &Path) -> Result<Layer, UsageError> {
 
 /// The layer from flags (identities from flags are handled in [`crate::identity`]).
 pub fn flag_layer(args: &ScanArgs) -> Layer {
-    let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
-    Layer {
-        url: args.url.clone(),
-        spec: args.spec.clone(),
-        profile: args.profile.clone(),
-        format: args.format.clone(),
-        output: args.output.clone(),
-        reports: list(&args.report),
-        threshold: args.threshold.map(i64::from),
-        fail_on: args.fail_on.clone(),
-        baseline: args.baseline.clone(),
-        rate: args.rate,
-        concurrency: args.concurrency,
-        timeout: args.timeout.clone().map(DurationValue::Text),
-        max_time: args.max_time.clone().map(DurationValue::Text),
-        max_requests: args.max_requests,
-        race_burst: args.race_burst,
-        race_rounds: args.race_rounds,
-        rate_burst: args.rate_burst,
-        canary_listen: args.canary_listen.clone(),
-        canary_url: args.canary_url.clone(),
-        scope_hosts: list(&args.scope_host),
-        include_paths: list(&args.include_path),
-        exclude_paths: list(&args.exclude_path),
-        checks: list(&args.checks),
-        skip_checks: list(&args.skip_checks),
-        proxy: args.proxy.clone(),
-        ca_cert: args.ca_cert.clone(),
-        strict_tls: args.strict_tls.then_some(true),
-        framework: args.framework.clone(),
-        signed_sample: args.signed_sample.clone(),
-        identities: None,
-        suppressions: None,
-        race: None,
-    }
+    Layer { values: args.options.0.clone(), ..Layer::default() }
 }
 
-macro_rules! overlay {
-    ($base:ident, $top:ident, $($field:ident),* $(,)?) => {
-        $( if $top.$field.is_some() { $base.$field = $top.$field; } )*
-    };
-}
-
-/// Lays `top` over `base`: every option set in `top` wins.
+/// Lays `top` over `base`: every option set in `top` wins; identities of
+/// the same name are replaced, others added.
 pub fn overlay(mut base: Layer, top: Layer) -> Layer {
-    overlay!(
-        base,
-        top,
-        url,
-        spec,
-        profile,
-        format,
-        output,
-        reports,
-        threshold,
-        fail_on,
-        baseline,
-        rate,
-        concurrency,
-        timeout,
-        max_time,
-        max_requests,
-        race_burst,
-        race_rounds,
-        rate_burst,
-        canary_listen,
-        canary_url,
-        scope_hosts,
-        include_paths,
-        exclude_paths,
-        checks,
-        skip_checks,
-        proxy,
-        ca_cert,
-        strict_tls,
-        signed_sample
-    );
+    base.values.extend(top.values);
     if top.suppressions.is_some() {
         base.suppressions = top.suppressions;
     }
@@ -459,54 +332,26 @@ pub fn overlay(mut base: Layer, top: Layer) -> Layer {
         base.race = top.race;
     }
     if let Some(top_ids) = top.identities {
-        let ids = base.identities.get_or_insert_with(BTreeMap::new);
-        ids.extend(top_ids);
+        base.identities.get_or_insert_with(BTreeMap::new).extend(top_ids);
     }
     base
 }
 
-use mortar_scan::{Pace, defaults};
-
 impl Layer {
-    /// Pace settings with defaults, validated.
+    /// Pace settings with defaults (bounds were checked with each value).
     pub fn pace(&self) -> Result<Pace, UsageError> {
-        let rate = self.rate.unwrap_or(defaults::RATE);
-        if !(rate >= 0.0 && rate.is_finite()) {
-            return Err(UsageError::new(format!("rate: `{rate}` must be a number of requests per second, 0 or more")));
-        }
-        let concurrency = self.concurrency.unwrap_or(defaults::CONCURRENCY);
-        if concurrency == 0 || concurrency > 1024 {
-            return Err(UsageError::new("concurrency: must be from 1 to 1024"));
-        }
-        let race_burst = self.race_burst.unwrap_or(defaults::RACE_BURST);
-        if !(2..=1000).contains(&race_burst) {
-            return Err(UsageError::new("race-burst: must be from 2 to 1000"));
-        }
-        let race_rounds = self.race_rounds.unwrap_or(defaults::RACE_ROUNDS);
-        if !(1..=100).contains(&race_rounds) {
-            return Err(UsageError::new("race-rounds: must be from 1 to 100"));
-        }
-        let rate_burst = self.rate_burst.unwrap_or(defaults::RATE_BURST);
-        if !(2..=200).contains(&rate_burst) {
-            return Err(UsageError::new("rate-burst: must be from 2 to 200"));
-        }
-        let timeout = self.timeout.as_ref().map(|d| d.resolve("timeout")).transpose()?.unwrap_or(defaults::TIMEOUT);
-        let max_time = self.max_time.as_ref().map(|d| d.resolve("max-time")).transpose()?.unwrap_or(defaults::MAX_TIME);
-        if timeout.is_zero() || max_time.is_zero() {
-            return Err(UsageError::new("timeout and max-time must be longer than zero"));
-        }
-        if self.max_requests == Some(0) {
-            return Err(UsageError::new("max-requests: must be at least 1"));
-        }
+        let defaults = Pace::default();
+        let count = |name: &str, default: usize| self.integer(name).map(|n| n as usize).unwrap_or(default);
+        let rate = self.number("rate").unwrap_or(defaults::RATE);
         Ok(Pace {
             rate: (rate > 0.0).then_some(rate),
-            concurrency: concurrency as usize,
-            timeout,
-            max_time,
-            max_requests: self.max_requests,
-            race_burst: race_burst as usize,
-            race_rounds: race_rounds as usize,
-            rate_burst: rate_burst as usize,
+            concurrency: count("concurrency", defaults.concurrency),
+            timeout: self.duration("timeout")?.unwrap_or(defaults.timeout),
+            max_time: self.duration("max_time")?.unwrap_or(defaults.max_time),
+            max_requests: self.integer("max_requests").map(|n| n as u64),
+            race_burst: count("race_burst", defaults.race_burst),
+            race_rounds: count("race_rounds", defaults.race_rounds),
+            rate_burst: count("rate_burst", defaults.rate_burst),
         })
     }
 }
@@ -526,16 +371,24 @@ mod tests {
 
     #[test]
     fn layers_apply_in_order() {
-        let file = Layer { profile: Some("passive".into()), rate: Some(5.0), concurrency: Some(2), ..Layer::default() };
+        let set = |pairs: &[(&'static str, toml::Value)]| Layer {
+            values: pairs.iter().cloned().collect(),
+            ..Layer::default()
+        };
+        let file = set(&[
+            ("profile", toml::Value::String("passive".into())),
+            ("rate", toml::Value::Float(5.0)),
+            ("concurrency", toml::Value::Integer(2)),
+        ]);
         let env: BTreeMap<String, String> =
             [("MORTAR_RATE".to_string(), "7".to_string()), ("MORTAR_CHECKS".into(), "a, b".into())].into();
         let env = env_layer(&env).unwrap();
-        let flags = Layer { rate: Some(9.0), ..Layer::default() };
+        let flags = set(&[("rate", toml::Value::Float(9.0))]);
         let merged = overlay(overlay(file, env), flags);
-        assert_eq!(merged.profile.as_deref(), Some("passive"));
-        assert_eq!(merged.rate, Some(9.0));
-        assert_eq!(merged.concurrency, Some(2));
-        assert_eq!(merged.checks, Some(vec!["a".to_string(), "b".to_string()]));
+        assert_eq!(merged.text("profile").as_deref(), Some("passive"));
+        assert_eq!(merged.number("rate"), Some(9.0));
+        assert_eq!(merged.integer("concurrency"), Some(2));
+        assert_eq!(merged.list("checks"), Some(vec!["a".to_string(), "b".to_string()]));
     }
 
     #[test]

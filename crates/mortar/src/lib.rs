@@ -8,6 +8,7 @@ pub mod demo;
 pub mod diff;
 pub mod error;
 pub mod identity;
+pub mod options;
 pub mod race;
 pub mod scan;
 pub mod tls_audit;
