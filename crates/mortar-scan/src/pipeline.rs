@@ -159,7 +159,8 @@ pub async fn run_observed(options: &ScanOptions, events: Option<EventSink>) -> R
     }
     let operations = match &api {
         Some(api) => {
-            let known = spec::learn(&engine, &target, api, accepted.first().cloned()).await;
+            let paths = spec::PathFilter { include: &options.include_paths, exclude: &options.exclude_paths };
+            let known = spec::learn(&engine, &target, api, accepted.first().cloned(), &paths).await;
             spec::operations(api, &target, &known)
         }
         None => bare_operations(&target),

@@ -82,14 +82,17 @@ pub async fn plan(options: &ScanOptions) -> Result<Plan, ScanError> {
                 server: resolved.choice.reason.clone(),
                 out_of_scope: resolved.choice.out_of_scope.clone(),
             };
-            (resolved.target, plan_spec, operations, spec::learning_requests(&api))
+            let paths = spec::PathFilter { include: &options.include_paths, exclude: &options.exclude_paths };
+            let learning = spec::learning_requests(&api, &resolved.target, &paths);
+            (resolved.target, plan_spec, operations, learning)
         }
         None => (options.target.clone(), PlanSpec::NotGiven, bare_operations(&options.target), 0),
     };
     let operations: Vec<ScanOperation> = operations
         .into_iter()
         .filter(|o| {
-            mortar_checks::context::path_selected(&o.endpoint.path, &options.include_paths, &options.exclude_paths)
+            spec::PathFilter { include: &options.include_paths, exclude: &options.exclude_paths }
+                .selected(&o.endpoint.path)
         })
         .collect();
     Ok(Plan {

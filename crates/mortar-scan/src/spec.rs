@@ -237,10 +237,18 @@ const MAX_LEARNING_REQUESTS: usize = 50;
 /// operations one path segment below, and every `...Id`/`..._id` field by
 /// name. One level deep: ids found by calling a learned object are not used
 /// to learn further.
-pub async fn learn(engine: &Engine, target: &Target, api: &Api, identity: Option<Arc<Identity>>) -> KnownValues {
+/// Operations whose path `--include-path` / `--exclude-path` leave out are
+/// never asked (a learning GET may be one that resets the API).
+pub async fn learn(
+    engine: &Engine,
+    target: &Target,
+    api: &Api,
+    identity: Option<Arc<Identity>>,
+    paths: &PathFilter<'_>,
+) -> KnownValues {
     let origin = Origin::of(target);
     let plain = operations(api, target, &KnownValues::default());
-    let collections = collection_operations(api);
+    let collections = collection_operations(api, target, paths);
     let asks = collections.iter().map(|&i| {
         let mut request = Request::get(&origin, plain[i].target.clone()).identity(identity.clone()).tag(LEARN_TAG);
         request.headers = plain[i].headers.clone();
@@ -260,21 +268,38 @@ pub async fn learn(engine: &Engine, target: &Target, api: &Api, identity: Option
     known
 }
 
-/// The operations [`learn`] asks: GETs without path parameters, at most
-/// [`MAX_LEARNING_REQUESTS`], by index into `api.operations`.
-fn collection_operations(api: &Api) -> Vec<usize> {
+/// `--include-path` and `--exclude-path` globs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PathFilter<'a> {
+    /// Only these (empty: all).
+    pub include: &'a [String],
+    /// Never these.
+    pub exclude: &'a [String],
+}
+
+impl PathFilter<'_> {
+    /// Whether a path template is scanned.
+    pub fn selected(&self, path: &str) -> bool {
+        mortar_checks::context::path_selected(path, self.include, self.exclude)
+    }
+}
+
+/// The operations [`learn`] asks: GETs without path parameters whose path
+/// the filter keeps, at most [`MAX_LEARNING_REQUESTS`], by index into `api.operations`.
+fn collection_operations(api: &Api, target: &Target, paths: &PathFilter<'_>) -> Vec<usize> {
     api.operations
         .iter()
         .enumerate()
         .filter(|(_, op)| op.method == "GET" && !op.parameters.iter().any(|p| p.location == ParamLocation::Path))
+        .filter(|(_, op)| paths.selected(&op.endpoint(&target.base_path).path))
         .map(|(i, _)| i)
         .take(MAX_LEARNING_REQUESTS)
         .collect()
 }
 
 /// How many requests [`learn`] will send, for the dry-run plan.
-pub fn learning_requests(api: &Api) -> usize {
-    collection_operations(api).len()
+pub fn learning_requests(api: &Api, target: &Target, paths: &PathFilter<'_>) -> usize {
+    collection_operations(api, target, paths).len()
 }
 
 /// What one JSON answer of operation `index` teaches (see [`learn`]).

@@ -83,3 +83,21 @@ async fn every_servers_shape_resolves_against_the_target_origin() {
 fn first_line(head: &str) -> String {
     head.lines().next().unwrap_or_default().to_string()
 }
+
+/// An excluded path is never called, not even by the step that learns ids
+/// from list answers before the checks (a GET that resets the API is one).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_excluded_path_is_never_requested() {
+    let doc = r#"{"openapi":"3.0.3","info":{"title":"t","version":"1"},"paths":{"/createdb":{"get":{"responses":{"200":{"description":"resets everything"}}}},"/users":{"get":{"responses":{"200":{"description":"users"}}}}}}"#;
+    let server = raw_server(move |_, head| {
+        Some(if head.starts_with("GET /openapi.json ") { ok(doc) } else { ok(r#"[{"id": 1}]"#) })
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{}", server.port);
+    let spec = format!("{url}/openapi.json");
+    let out = mortar(&["scan", &url, "--spec", &spec, "--exclude-path", "/createdb", "--format", "json"], &[]).await;
+    assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+    let sent: Vec<String> = server.heads.lock().unwrap().iter().map(|h| first_line(h)).collect();
+    assert!(sent.iter().any(|l| l.starts_with("GET /users ")), "{sent:#?}");
+    assert!(!sent.iter().any(|l| l.contains("/createdb")), "an excluded path was requested: {sent:#?}");
+}
