@@ -5,22 +5,7 @@ use std::fmt::Write as _;
 
 /// Text escaped for XML attributes and content; characters XML 1.0 cannot
 /// carry are dropped.
-pub fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::text::escape_markup as escape_xml;
 
 /// The report as JUnit XML: a test case per check in coverage, failed when the
 /// check has a finding at or above `fail_on` (suppressed findings do not count),

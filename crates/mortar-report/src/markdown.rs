@@ -6,20 +6,17 @@ use std::fmt::Write as _;
 /// Findings shown with their fix before the collapsible full list.
 const TOP_FINDINGS: usize = 5;
 
-/// Text from the target made safe inside Markdown: no HTML, no table or code
-/// breaks, one line.
+/// Text from the target made safe inside Markdown: no HTML (the markup
+/// characters as references), no table or code breaks, one line.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
             '|' => out.push_str("\\|"),
             '`' => out.push('\''),
-            '\r' | '\n' => out.push(' '),
-            c if c.is_control() => {}
-            c => out.push(c),
+            '"' | '\'' => out.push(c),
+            '\r' | '\n' | '\t' => out.push(' '),
+            c => crate::text::push_markup(&mut out, c),
         }
     }
     out

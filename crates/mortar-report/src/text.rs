@@ -25,6 +25,32 @@ pub(crate) fn clean(text: &str) -> String {
     out
 }
 
+/// Text from the target made safe inside HTML and XML, content and
+/// attribute values alike: the five markup characters as references (`'` as
+/// `&#39;`, which both read), tab and line ends kept, every other control
+/// character and the XML non-characters U+FFFE/U+FFFF dropped.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        push_markup(&mut out, c);
+    }
+    out
+}
+
+/// One character of [`escape_markup`].
+pub(crate) fn push_markup(out: &mut String, c: char) {
+    match c {
+        '<' => out.push_str("&lt;"),
+        '>' => out.push_str("&gt;"),
+        '&' => out.push_str("&amp;"),
+        '"' => out.push_str("&quot;"),
+        '\'' => out.push_str("&#39;"),
+        '\t' | '\n' | '\r' => out.push(c),
+        c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {}
+        c => out.push(c),
+    }
+}
+
 /// SGR parameters for the colours the renderers use.
 pub(crate) mod sgr {
     /// Bold red.
