@@ -147,6 +147,9 @@ pub enum LabError {
     /// actix-web refused to start a server.
     #[error("cannot start an actix-web server: {0}")]
     Actix(#[source] io::Error),
+    /// [`Lab::start_only`] was given a name no scenario has.
+    #[error("no lab scenario is named `{0}`")]
+    UnknownScenario(String),
     /// The servers stopped while the lab was starting.
     #[error("the lab's servers stopped unexpectedly")]
     Stopped,
@@ -196,6 +199,20 @@ impl Lab {
     /// listener completes a TLS handshake. Must be awaited inside a tokio
     /// runtime (any flavour); the servers run on their own threads.
     pub async fn start(options: LabOptions) -> Result<Lab, LabError> {
+        Lab::start_scenarios(options, None).await
+    }
+
+    /// Like [`Lab::start`], with only the named scenarios (both variants of
+    /// each) and the benchmark endpoints: a test about one scenario does not
+    /// wait for every server. An unknown name is an error.
+    pub async fn start_only(scenarios: &[&str]) -> Result<Lab, LabError> {
+        if let Some(unknown) = scenarios.iter().find(|n| !scenarios::ALL.iter().any(|s| s.name == **n)) {
+            return Err(LabError::UnknownScenario(unknown.to_string()));
+        }
+        Lab::start_scenarios(LabOptions::default(), Some(scenarios)).await
+    }
+
+    async fn start_scenarios(options: LabOptions, only: Option<&[&str]>) -> Result<Lab, LabError> {
         let dir = tempfile::Builder::new().prefix("mortar-lab-").tempdir().map_err(LabError::TempDir)?;
         let pki = tls::Pki::generate()?;
         let ca_cert_path = dir.path().join("ca.pem");
@@ -206,7 +223,7 @@ impl Lab {
         let mut ctx =
             serve::LabContext::new(dir.path(), &ca_cert_path, &pki, servers.handle()?, servers.stop_receiver())?;
         let mut targets = Vec::new();
-        for scenario in scenarios::ALL {
+        for scenario in scenarios::ALL.iter().filter(|s| only.is_none_or(|names| names.contains(&s.name))) {
             for variant in [Variant::Vulnerable, Variant::Fixed] {
                 let target = (scenario.start)(&mut ctx, variant)?;
                 debug_assert_eq!(target.scenario, scenario.name);

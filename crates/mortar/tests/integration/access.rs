@@ -7,7 +7,7 @@ use mortar_lab::{Lab, LabOptions};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bola_is_proven_with_both_identities_and_absent_when_fixed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["bola-invoices"]).await.unwrap();
     let vulnerable = target(&lab, "bola-invoices", "vulnerable");
     let out = mortar(&scan_args(vulnerable, &["--format", "json", "--checks", "bola.*"]), &[]).await;
     assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
@@ -68,7 +68,7 @@ fn components(report: &serde_json::Value, check: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forged_tokens_are_proven_accepted_and_refused_when_fixed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["bearer-presence", "jwt-auth"]).await.unwrap();
     let check = "authentication.forged-token-accepted";
     let cases = [
         ("jwt-auth", "vulnerable", vec!["jwt-alg-none", "jwt-expired"]),
@@ -105,7 +105,7 @@ async fn forged_tokens_are_proven_accepted_and_refused_when_fixed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn property_exposure_and_mass_assignment_are_proven_and_absent_when_fixed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["mass-assignment", "user-exposure"]).await.unwrap();
     let exposure = "property-authorization.excessive-exposure";
     let assignment = "property-authorization.mass-assignment";
     for (scenario, variant, check, expected) in [
@@ -141,7 +141,7 @@ async fn property_exposure_and_mass_assignment_are_proven_and_absent_when_fixed(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bfla_is_found_with_declared_or_inferred_roles_and_absent_when_fixed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["bfla-admin", "bfla-console"]).await.unwrap();
     let check = "bfla.privileged-operation";
     let dir = tempfile::tempdir().unwrap();
     // actix-web, then axum.
@@ -178,7 +178,7 @@ async fn bfla_is_found_with_declared_or_inferred_roles_and_absent_when_fixed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ssrf_is_proven_by_the_canary_and_absent_when_fixed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["ssrf-preview", "ssrf-webhook"]).await.unwrap();
     let checks = "ssrf.*,unsafe-consumption.*";
     for (scenario, variant, expected) in [
         ("ssrf-preview", "vulnerable", vec!["ssrf.canary-fetch", "unsafe-consumption.redirect-followed"]),
@@ -254,7 +254,7 @@ async fn active_scans_of_fixed_targets_report_nothing_in_the_access_categories()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unlimited_sign_in_is_found_and_a_throttled_one_is_not() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["login-throttle"]).await.unwrap();
     let check = "rate-limiting.sensitive-operation-unlimited";
     for (variant, expected) in [("vulnerable", vec![check]), ("fixed", vec![])] {
         let t = target(&lab, "login-throttle", variant);
@@ -285,7 +285,7 @@ async fn unlimited_sign_in_is_found_and_a_throttled_one_is_not() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn llm_probes_prove_injection_and_leaks_and_find_nothing_behind_guard_rails() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["llm-helpdesk", "llm-support"]).await.unwrap();
     let both = vec!["llm.prompt-injection", "llm.system-prompt-leak"];
     // actix-web, then axum.
     let cases = ["llm-support", "llm-helpdesk"]
@@ -312,7 +312,7 @@ async fn llm_probes_prove_injection_and_leaks_and_find_nothing_behind_guard_rail
 
 #[tokio::test(flavor = "multi_thread")]
 async fn another_identitys_write_is_proven_by_the_owners_read_back_and_undone() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["bola-documents"]).await.unwrap();
     for (variant, expected) in
         // Sorted by severity: the write (critical) first.
         [("vulnerable", vec!["bola.cross-identity-write", "bola.cross-identity-read"]), ("fixed", vec![])]
@@ -343,7 +343,7 @@ async fn another_identitys_write_is_proven_by_the_owners_read_back_and_undone() 
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_list_without_paging_is_reported_and_a_paged_one_is_not() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["unbounded-list"]).await.unwrap();
     for (variant, expected) in [("vulnerable", vec!["rate-limiting.unbounded-response"]), ("fixed", vec![])] {
         let t = target(&lab, "unbounded-list", variant);
         let out =

@@ -12,7 +12,7 @@ use axum::http::{Method, StatusCode, Uri};
 use axum::routing::{get, patch, post};
 use axum::{Json, body::Bytes};
 use base64::Engine as _;
-use mortar_lab::{Lab, LabOptions};
+use mortar_lab::Lab;
 use serde_json::{Value, json};
 use std::io::Read;
 use std::sync::{Arc, Mutex};
@@ -221,7 +221,7 @@ async fn the_action_runs_a_verified_release_binary_and_refuses_a_tampered_one() 
         eprintln!("SKIP: python3 is not installed; the action's script cannot run here");
         return;
     }
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["version-disclosure"]).await.unwrap();
     let t = target(&lab, "version-disclosure", "fixed");
     let token_file = t.scan_args.iter().find_map(|a| a.strip_prefix("alice=Authorization:@")).unwrap();
     let secret = std::fs::read_to_string(token_file).unwrap();
@@ -272,7 +272,7 @@ async fn the_action_uploads_comments_once_and_fails_on_the_gate_without_leaking(
         eprintln!("SKIP: python3 is not installed; the action's script cannot run here");
         return;
     }
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["version-disclosure"]).await.unwrap();
     let t = target(&lab, "version-disclosure", "vulnerable");
     let token_file = t.scan_args.iter().find_map(|a| a.strip_prefix("alice=Authorization:@")).unwrap();
     let secret = std::fs::read_to_string(token_file).unwrap();

@@ -126,7 +126,7 @@ async fn a_plain_http_proxy_gets_absolute_form_requests() {
 #[tokio::test(flavor = "multi_thread")]
 async fn environment_proxies_are_ignored() {
     let trap = raw_server(|_, _| Some(ok("trap"))).await;
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = crate::support::target(&lab, "cors-reflection", "fixed");
     let trap_url = format!("http://127.0.0.1:{}", trap.port);
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_mortar"));
@@ -142,7 +142,7 @@ async fn environment_proxies_are_ignored() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alpn_chooses_http2_and_http1_can_be_forced() {
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = crate::support::target(&lab, "cors-reflection", "fixed");
     let target = mortar_model::Target::parse(&t.url).unwrap();
     let ca = std::fs::read(lab.ca_cert_path()).unwrap();
@@ -168,7 +168,7 @@ async fn alpn_chooses_http2_and_http1_can_be_forced() {
 /// Without --ca-cert the lab's certificate is untrusted: recorded, not fatal; fatal when strict.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_untrusted_certificate_is_recorded_unless_strict() {
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = crate::support::target(&lab, "cors-reflection", "fixed");
     let target = mortar_model::Target::parse(&t.url).unwrap();
     for strict in [false, true] {

@@ -43,7 +43,7 @@ async fn every_lab_target_gets_exactly_its_expected_findings_and_a_valid_report(
 async fn finding_ids_survive_a_lab_restart_on_new_ports() {
     let mut runs = Vec::new();
     for _ in 0..2 {
-        let lab = Lab::start(LabOptions::default()).await.unwrap();
+        let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
         let t = target(&lab, "cors-reflection", "vulnerable");
         let out = mortar(&scan_args(t, &["--format", "json"]), &[]).await;
         let report = assert_valid_report(&out.stdout);
@@ -59,7 +59,7 @@ async fn finding_ids_survive_a_lab_restart_on_new_ports() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn threshold_100_fails_on_findings_and_passes_on_the_fixed_variant() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let vulnerable =
         mortar(&scan_args(target(&lab, "cors-reflection", "vulnerable"), &["--threshold", "100"]), &[]).await;
     assert_eq!(vulnerable.code, 1, "{}", vulnerable.stderr);
@@ -74,7 +74,7 @@ async fn threshold_100_fails_on_findings_and_passes_on_the_fixed_variant() {
 /// The lab target echoes the caller's token in its body: evidence must not.
 #[tokio::test(flavor = "multi_thread")]
 async fn evidence_never_contains_an_identity_secret_even_when_echoed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["version-disclosure"]).await.unwrap();
     let t = target(&lab, "version-disclosure", "vulnerable");
     let identity_file = t.scan_args.iter().find_map(|a| a.split_once(":@").map(|(_, f)| f.to_string())).unwrap();
     let header = std::fs::read_to_string(&identity_file).unwrap();
@@ -99,7 +99,7 @@ async fn evidence_never_contains_an_identity_secret_even_when_echoed() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_identity_stops_the_scan_with_exit_2() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["version-disclosure"]).await.unwrap();
     let t = target(&lab, "version-disclosure", "fixed");
     let ca = lab.ca_cert_path().to_str().unwrap().to_string();
     let out = mortar(&["scan", &t.url, "--ca-cert", &ca, "--header", "Authorization: Bearer wrong"], &[]).await;
@@ -111,7 +111,7 @@ async fn a_refused_identity_stops_the_scan_with_exit_2() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn passive_categories_only_and_untested_ones_are_na() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = target(&lab, "cors-reflection", "fixed");
     let out = mortar(&scan_args(t, &["--format", "json", "--profile", "passive"]), &[]).await;
     let report = assert_valid_report(&out.stdout);
@@ -139,7 +139,7 @@ async fn demo_exits_0_with_full_recall_and_precision() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn baseline_gates_only_new_findings() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = target(&lab, "cors-reflection", "vulnerable");
     let first = mortar(&scan_args(t, &["--format", "json"]), &[]).await;
     let dir = tempfile::tempdir().unwrap();
@@ -182,7 +182,7 @@ async fn passive_and_standard_scans_send_only_safe_methods() {
 /// findings are new (exit 1); a report against itself has nothing new (exit 0).
 #[tokio::test(flavor = "multi_thread")]
 async fn diff_names_new_and_fixed_findings() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
     for variant in ["fixed", "vulnerable"] {

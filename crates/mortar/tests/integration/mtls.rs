@@ -6,7 +6,7 @@
 use crate::support::{assert_valid_report, mortar, scan_args, target};
 use mortar_engine::tls::{ProbeResolver, probe_config};
 use mortar_engine::{Engine, EngineConfig, EngineError, Origin, Request, TlsSettings};
-use mortar_lab::{Lab, LabOptions};
+use mortar_lab::Lab;
 use mortar_model::{ClientCertificate, Identity, Secret};
 use rustls::client::ResolvesClientCert;
 use serde_json::Value;
@@ -34,7 +34,16 @@ async fn scan(t: &mortar_lab::LabTarget) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_mtls_flaw_is_found_and_each_fix_is_clean() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&[
+        "mtls-any-cert",
+        "mtls-expiry",
+        "mtls-forwarded-header",
+        "mtls-optional",
+        "mtls-path-identity",
+        "mtls-revocation",
+    ])
+    .await
+    .unwrap();
     lab.reset_methods();
     let cases: [(&str, &str, &[&str]); 7] = [
         ("mtls-optional", "mtls.optional-client-auth", &["no-certificate"]),
@@ -96,7 +105,7 @@ impl ResolvesClientCert for Switch {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn resumption_or_a_pooled_connection_never_makes_an_invalid_certificate_look_accepted() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["mtls-revocation"]).await.unwrap();
     // Strict: mandatory client auth, lab CA only, CRL checked.
     let t = target(&lab, "mtls-revocation", "fixed");
     let ca = std::fs::read(lab.ca_cert_path()).unwrap();
@@ -178,7 +187,7 @@ async fn resumption_or_a_pooled_connection_never_makes_an_invalid_certificate_lo
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_never_asks_for_a_certificate_is_inconclusive_not_guessed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["mtls-optional", "tls-early-data"]).await.unwrap();
     // A target without client auth, scanned with a certificate identity: client
     // auth could only be per path (renegotiation, post-handshake), which rustls
     // cannot drive.

@@ -4,7 +4,7 @@
 
 use crate::support::{assert_valid_report, mortar, scan_args, target};
 use mortar_engine::{Engine, EngineConfig, Origin, Request};
-use mortar_lab::{Lab, LabOptions, LabTarget};
+use mortar_lab::{Lab, LabTarget};
 use mortar_model::Target;
 
 /// Fetches a lab page directly (not through a scan) to learn what it leaks.
@@ -50,7 +50,7 @@ async fn scan_all_formats(t: &LabTarget) -> (serde_json::Value, String) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn leaked_secrets_pii_and_tokens_never_reach_the_report() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["jwt-weak", "pii-exposure", "secrets-exposure"]).await.unwrap();
 
     let t = target(&lab, "secrets-exposure", "vulnerable");
     let secrets = values_under(&fetch(&lab, t, "/api/config").await, &["access_key_id", "secret_key"]);
@@ -103,7 +103,16 @@ async fn leaked_secrets_pii_and_tokens_never_reach_the_report() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn framework_is_detected_from_behaviour() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&[
+        "cors-reflection",
+        "jwt-weak",
+        "pii-exposure",
+        "spec-exposure",
+        "stack-trace",
+        "version-disclosure",
+    ])
+    .await
+    .unwrap();
     for (scenario, framework) in [
         ("cors-reflection", "axum"),
         ("spec-exposure", "axum"),
@@ -138,7 +147,7 @@ async fn framework_is_detected_from_behaviour() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn spec_exposure_lists_every_url_found() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["spec-exposure"]).await.unwrap();
     let t = target(&lab, "spec-exposure", "vulnerable");
     let out = mortar(&scan_args(t, &["--format", "json"]), &[]).await;
     let report = assert_valid_report(&out.stdout);

@@ -4,7 +4,7 @@
 //! while the scan goes on.
 
 use crate::support::{assert_valid_report, mortar, scan_args, target};
-use mortar_lab::{Lab, LabOptions};
+use mortar_lab::Lab;
 use serde_json::Value;
 
 /// The findings of one check in a JSON report.
@@ -28,7 +28,7 @@ async fn scan(t: &mortar_lab::LabTarget, extra: &[&str]) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trace_is_sent_and_confirmed_only_in_the_active_profile() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["dangerous-methods"]).await.unwrap();
     let check = "misconfiguration.dangerous-methods";
     let vulnerable = target(&lab, "dangerous-methods", "vulnerable");
 
@@ -59,7 +59,9 @@ async fn trace_is_sent_and_confirmed_only_in_the_active_profile() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_bad_certificate_is_a_finding_and_the_scan_goes_on() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["certificate-expired", "certificate-name-mismatch", "certificate-self-signed"])
+        .await
+        .unwrap();
     for (scenario, component, says) in [
         ("certificate-self-signed", "self-signed", "UnknownIssuer"),
         ("certificate-expired", "expired", "expired"),
@@ -93,7 +95,15 @@ async fn a_bad_certificate_is_a_finding_and_the_scan_goes_on() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn findings_land_where_the_flaws_are() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&[
+        "cookie-flags",
+        "cors-origin-bypass",
+        "debug-endpoints",
+        "plaintext-http",
+        "security-headers",
+    ])
+    .await
+    .unwrap();
 
     // Debug endpoints: at the server root and under the base path, one finding each.
     let report = scan(target(&lab, "debug-endpoints", "vulnerable"), &[]).await;

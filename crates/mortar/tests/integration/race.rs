@@ -43,7 +43,7 @@ fn options(mode: BurstMode, counting: Option<&CountingWrapper>) -> BurstOptions 
 #[tokio::test(flavor = "multi_thread")]
 async fn single_packet_release_is_one_socket_write_in_every_trial() {
     let _serial = SERIAL.lock().await;
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&[]).await.unwrap();
     let engine = lab_engine(&lab, None);
     let bench = lab.bench().clone();
     for base in [bench.tls, bench.plain, bench.actix_tls.clone()] {
@@ -111,7 +111,7 @@ async fn bursts_follow_the_servers_stream_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn last_byte_naive_and_auto_get_every_response() {
     let _serial = SERIAL.lock().await;
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&[]).await.unwrap();
     let engine = lab_engine(&lab, None);
     let (origin, path) = origin_and_base(&lab.bench().tls);
     let make = || (0..10).map(|_| Request::get(&origin, format!("{path}arrive"))).collect::<Vec<_>>();
@@ -137,7 +137,7 @@ async fn last_byte_naive_and_auto_get_every_response() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_is_refused_whole_when_the_budget_is_short() {
     let _serial = SERIAL.lock().await;
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&[]).await.unwrap();
     let engine = lab_engine(&lab, Some(5));
     let (origin, path) = origin_and_base(&lab.bench().tls);
     let requests: Vec<Request> = (0..10).map(|_| Request::get(&origin, format!("{path}arrive"))).collect();
@@ -155,7 +155,7 @@ async fn a_burst_is_refused_whole_when_the_budget_is_short() {
 #[tokio::test(flavor = "multi_thread")]
 async fn mortar_race_shows_the_limit_exceeded_on_a_vulnerable_endpoint() {
     let _serial = SERIAL.lock().await;
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&[]).await.unwrap();
     let engine = lab_engine(&lab, None);
     let (origin, path) = origin_and_base(&lab.bench().tls);
     let ca = lab.ca_cert_path().to_str().unwrap().to_string();
@@ -195,7 +195,7 @@ async fn mortar_race_shows_the_limit_exceeded_on_a_vulnerable_endpoint() {
 #[tokio::test(flavor = "multi_thread")]
 async fn mortar_race_takes_raw_files_and_curl_lines() {
     let _serial = SERIAL.lock().await;
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&[]).await.unwrap();
     let ca = lab.ca_cert_path().to_str().unwrap().to_string();
     let target = Target::parse(&lab.bench().tls).unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -257,7 +257,16 @@ async fn mortar_race_exits_2_when_the_burst_cannot_be_sent() {
 async fn race_scenarios_are_confirmed_when_vulnerable_and_never_when_fixed() {
     use crate::support::{assert_valid_report, finding_checks, mortar, scan_args, target};
     let _serial = SERIAL.lock().await;
-    let lab = mortar_lab::Lab::start(mortar_lab::LabOptions::default()).await.unwrap();
+    let lab = mortar_lab::Lab::start_only(&[
+        "race-coupon",
+        "race-coupon-spec",
+        "race-first-request",
+        "race-orders",
+        "race-reserve",
+        "race-transfer",
+    ])
+    .await
+    .unwrap();
     let scenarios =
         ["race-coupon", "race-coupon-spec", "race-reserve", "race-orders", "race-transfer", "race-first-request"];
     for scenario in scenarios {

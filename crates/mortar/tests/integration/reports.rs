@@ -79,7 +79,7 @@ async fn sarif_of_every_lab_target_is_located_and_stable_across_runs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn several_formats_at_once() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = crate::support::target(&lab, "cors-reflection", "vulnerable");
     let dir = tempfile::tempdir().unwrap();
     let path = |name: &str| dir.path().join(name).display().to_string();
@@ -108,7 +108,7 @@ async fn several_formats_at_once() {
 /// the gates; an expired one stops suppressing and says so.
 #[tokio::test(flavor = "multi_thread")]
 async fn suppressions_accept_findings_until_they_expire() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = crate::support::target(&lab, "cors-reflection", "vulnerable");
     let dir = tempfile::tempdir().unwrap();
     let config = |expires: &str| {
@@ -163,7 +163,7 @@ async fn html_report_renders_in_headless_chromium() {
         eprintln!("SKIP: chromium is not installed (apt-get install chromium)");
         return;
     };
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-origin-bypass"]).await.unwrap();
     let t = crate::support::target(&lab, "cors-origin-bypass", "vulnerable");
     let dir = tempfile::tempdir().unwrap();
     let html = dir.path().join("report.html");
@@ -205,7 +205,7 @@ async fn html_report_renders_in_headless_chromium() {
 /// exit 1, and exactly the vulnerable variant's expected checks are new.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fixed_baseline_makes_only_the_flaw_new() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cookie-flags"]).await.unwrap();
     let fixed = crate::support::target(&lab, "cookie-flags", "fixed");
     let vulnerable = crate::support::target(&lab, "cookie-flags", "vulnerable");
     let dir = tempfile::tempdir().unwrap();
@@ -254,7 +254,7 @@ fn the_sarif_schema_check_rejects_a_broken_log() {
 /// lab writes its descriptions outside the working directory).
 #[tokio::test(flavor = "multi_thread")]
 async fn sarif_locates_described_operations_in_the_description() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["spec-inventory"]).await.unwrap();
     let t = crate::support::target(&lab, "spec-inventory", "vulnerable");
     let spec = t.spec.clone().expect("spec-inventory has a description");
     let out = mortar(&scan_args(t, &["--format", "sarif"]), &[]).await;

@@ -5,7 +5,7 @@
 
 use crate::support::{assert_valid_report, mortar, scan_args, target};
 use base64::Engine as _;
-use mortar_lab::{Lab, LabOptions};
+use mortar_lab::Lab;
 
 /// The secret file a lab target's config points at.
 fn signing_secret(t: &mortar_lab::LabTarget) -> Vec<u8> {
@@ -18,7 +18,7 @@ fn signing_secret(t: &mortar_lab::LabTarget) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn no_output_format_of_a_signed_scan_holds_the_secret_in_any_encoding() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["signing-body-only"]).await.unwrap();
     // A vulnerable target, so findings with evidence and reproduce commands exist.
     let t = target(&lab, "signing-body-only", "vulnerable");
     let secret = signing_secret(t);
@@ -65,7 +65,7 @@ async fn no_output_format_of_a_signed_scan_holds_the_secret_in_any_encoding() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_fixed_verifiers_window_is_measured_at_300_seconds() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["signing-any-timestamp"]).await.unwrap();
     let t = target(&lab, "signing-any-timestamp", "fixed");
     let out = mortar(&scan_args(t, &["--format", "json", "--checks", "request-signing.stale-timestamp"]), &[]).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -93,7 +93,7 @@ async fn the_fixed_verifiers_window_is_measured_at_300_seconds() {
 /// in evidence even though they travel in the sample, not in an identity.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_signed_samples_credentials_never_reach_the_report() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["signing-replay-sample"]).await.unwrap();
     let t = target(&lab, "signing-replay-sample", "vulnerable");
     let at = t.scan_args.iter().position(|a| a == "--signed-sample").unwrap() + 1;
     let sample = std::fs::read_to_string(&t.scan_args[at]).unwrap();

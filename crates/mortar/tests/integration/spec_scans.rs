@@ -1,7 +1,7 @@
 //! Scans driven by an API description.
 
 use crate::support::{assert_valid_report, mortar, ok, raw_server, scan_args, target};
-use mortar_lab::{Lab, LabOptions};
+use mortar_lab::Lab;
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 /// standard profile, and no write reaches the lab.
 #[tokio::test(flavor = "multi_thread")]
 async fn every_documented_operation_is_reached_without_a_write() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["spec-inventory"]).await.unwrap();
     for variant in ["vulnerable", "fixed"] {
         lab.reset_methods();
         let t = target(&lab, "spec-inventory", variant);
@@ -42,7 +42,7 @@ async fn every_documented_operation_is_reached_without_a_write() {
 /// are listed in coverage with where they are and why.
 #[tokio::test(flavor = "multi_thread")]
 async fn broken_operations_are_skipped_and_listed() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = target(&lab, "cors-reflection", "fixed");
     let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../mortar-spec/tests/fixtures/nasty/dangling.yaml");
     let out = mortar(&scan_args(t, &["--format", "json", "--spec", spec]), &[]).await;
@@ -60,7 +60,7 @@ async fn broken_operations_are_skipped_and_listed() {
 async fn a_spec_url_is_fetched_once_and_its_host_is_not_scanned() {
     let document = r#"{"openapi":"3.0.3","info":{"title":"t","version":"1"},"servers":[{"url":"/v9"}],"paths":{"/orders":{"get":{"responses":{"200":{"description":"ok"}}}}}}"#;
     let spec_server = raw_server(move |_, _| Some(ok(document))).await;
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = target(&lab, "cors-reflection", "fixed");
     // `localhost` is another host than the target's 127.0.0.1, for scope.
     let url = format!("http://localhost:{}/openapi.json", spec_server.port);
@@ -160,7 +160,7 @@ async fn a_spec_url_follows_refs_on_its_own_host_only() {
         })
     })
     .await;
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["cors-reflection"]).await.unwrap();
     let t = target(&lab, "cors-reflection", "fixed");
     let url = format!("http://localhost:{}/openapi.json", spec_server.port);
     let out = mortar(&scan_args(t, &["--format", "json", "--spec", &url]), &[]).await;

@@ -5,7 +5,7 @@
 //! tls-early-data scenario covers 0-RTT.
 
 use crate::support::{assert_valid_report, closed_port, mortar, scan_args, target};
-use mortar_lab::{Lab, LabOptions};
+use mortar_lab::Lab;
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
@@ -105,7 +105,7 @@ async fn legacy_versions_and_weak_suites_are_found_on_an_openssl_fixture() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn early_data_is_found_only_where_the_server_accepts_it() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
+    let lab = Lab::start_only(&["tls-early-data"]).await.unwrap();
     for (variant, want) in [("vulnerable", 1), ("fixed", 0)] {
         let t = target(&lab, "tls-early-data", variant);
         let out = mortar(&scan_args(t, &["--format", "json", "--checks", "encryption.early-data"]), &[]).await;
