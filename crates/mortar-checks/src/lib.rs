@@ -6,6 +6,7 @@
 //! then add one line to [`registry::CHECKS`].
 
 pub mod canary;
+pub mod check;
 pub mod checks;
 pub mod context;
 pub mod issuer;
@@ -16,9 +17,10 @@ pub mod runner;
 pub mod select;
 pub mod session;
 
+pub use check::{Check, CheckFuture, CheckVerdict};
 pub use context::{
     Described, RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
 };
-pub use registry::{CHECKS, Check, CheckFuture, CheckVerdict, find};
+pub use registry::{CHECKS, find};
 pub use runner::{ScanResults, run_checks};
 pub use select::{Selection, SelectionError, plan};

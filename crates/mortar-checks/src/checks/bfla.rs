@@ -17,8 +17,8 @@
 
 use super::bola::leaves;
 use super::spec_drift::{answered, defined_at, described, no_description};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reach, Reporter, ScanContext, ScanOperation};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Role, Severity};
 use std::collections::{BTreeMap, BTreeSet};
@@ -51,6 +51,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API5:2023"], cwe: &["CWE-285", "CWE-269"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

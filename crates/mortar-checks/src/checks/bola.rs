@@ -17,8 +17,8 @@
 //! known with one identity).
 
 use super::spec_drift::{answered, defined_at, described, no_description, swept};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reach, Reporter, ScanContext, ScanOperation};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Identity, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
@@ -53,6 +53,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API1:2023"], cwe: &["CWE-639", "CWE-285"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 
@@ -302,6 +303,7 @@ pub static WRITE: Check = Check {
         remediation: CHECK.info.remediation,
         references: References { owasp_api: &["API1:2023"], cwe: &["CWE-639", "CWE-285"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_write(ctx, reporter)),
 };
 

@@ -3,8 +3,8 @@
 //! engine's recorded verdict and the peer certificate of a normal request; the
 //! scan goes on (unless `--strict-tls`, where it never gets here).
 
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{CertVerdict, Request, TlsInfo};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -81,6 +81,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-295", "CWE-298", "CWE-297", "CWE-326"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

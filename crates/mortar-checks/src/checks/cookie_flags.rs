@@ -1,8 +1,8 @@
 //! Cookies set without Secure (over HTTPS), HttpOnly (session-like cookies) or SameSite.
 
 use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Request, Response};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -55,6 +55,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-614", "CWE-1004", "CWE-1275"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -1,8 +1,8 @@
 //! CORS policy that trusts any Origin by reflecting it.
 
 use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -33,6 +33,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-942", "CWE-346"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

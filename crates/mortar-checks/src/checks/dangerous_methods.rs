@@ -2,8 +2,8 @@
 //! profile only) TRACE requests echoed back.
 
 use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -52,6 +52,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-749", "CWE-693"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -1,8 +1,8 @@
 //! Debug, admin, actuator, metrics and console endpoints left reachable,
 //! reported only when the response carries that endpoint's real output.
 
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -118,6 +118,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023", "API9:2023"], cwe: &["CWE-489", "CWE-215", "CWE-200"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -1,8 +1,8 @@
 //! Documented operations the API does not serve.
 
 use super::spec_drift::{answered, defined_at, described, no_description, swept};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
@@ -28,6 +28,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API9:2023"], cwe: &["CWE-1059"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

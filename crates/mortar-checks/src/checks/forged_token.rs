@@ -23,8 +23,8 @@
 use super::bola::leaves;
 use super::jwt_weaknesses::{Jwt, find_jwts, parse, weak_secret};
 use super::spec_drift::answered;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use mortar_engine::Exchange;
@@ -63,6 +63,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API2:2023"], cwe: &["CWE-287", "CWE-347", "CWE-613"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

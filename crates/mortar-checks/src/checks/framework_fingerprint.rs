@@ -17,8 +17,8 @@
 //! "not determined" before any vote.
 
 use super::verdict;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Exchange, HttpVersion};
 use mortar_model::{Category, CheckInfo, Framework, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -42,6 +42,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API9:2023"], cwe: &["CWE-200"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -1,8 +1,8 @@
 //! HTTPS responses without Strict-Transport-Security, or with a short max-age.
 
 use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Request, Response};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -42,6 +42,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-319", "CWE-523"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

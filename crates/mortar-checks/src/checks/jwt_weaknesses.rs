@@ -8,8 +8,8 @@
 
 use super::exposure::{Page, identity_values, masked_evidence, pages, tokens};
 use super::verdict;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use mortar_model::{
@@ -50,6 +50,7 @@ pub static CHECK: Check = Check {
             cwe: &["CWE-347", "CWE-327", "CWE-613", "CWE-315", "CWE-521"],
         },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -13,8 +13,8 @@
 //!   contain is reported with the answer as evidence.
 
 use super::spec_drift::{described, no_description};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use serde_json::{Map, Value, json};
@@ -48,6 +48,7 @@ pub static INJECTION: Check = Check {
         remediation: REMEDIATION,
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-1427", "CWE-74"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_injection(ctx, reporter)),
 };
 
@@ -66,6 +67,7 @@ pub static LEAK: Check = Check {
         remediation: REMEDIATION,
         references: References { owasp_api: &["API8:2023", "API3:2023"], cwe: &["CWE-200", "CWE-1427"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_leak(ctx, reporter)),
 };
 

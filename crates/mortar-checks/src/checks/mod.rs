@@ -44,7 +44,7 @@ pub mod undocumented_endpoints;
 pub mod unversioned_api;
 pub mod version_disclosure;
 
-use crate::registry::CheckVerdict;
+use crate::check::CheckVerdict;
 
 /// Most endpoints a passive header check looks at: the issue is usually host-wide.
 pub(crate) const MAX_ENDPOINTS_PER_CHECK: usize = 25;

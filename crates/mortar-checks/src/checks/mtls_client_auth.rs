@@ -3,8 +3,8 @@
 //! without one. One client configuration per probe, resumption off.
 
 use super::mtls_probe::{Outcome, cert_identities, probe, probe_ops};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
@@ -33,6 +33,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API2:2023"], cwe: &["CWE-295", "CWE-306"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

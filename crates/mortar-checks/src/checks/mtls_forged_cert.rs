@@ -6,8 +6,8 @@
 use super::mtls_probe::{
     Forgery, Probe, cert_identities, forge, guarded_op, leaf_facts, now_unix, own_cert, probe, same_answer,
 };
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
@@ -39,6 +39,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API2:2023"], cwe: &["CWE-295", "CWE-296", "CWE-298"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -4,8 +4,8 @@
 //! of comparing it with the verified identity.
 
 use super::mtls_probe::{cert_identities, own_cert, probe};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -38,6 +38,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API1:2023"], cwe: &["CWE-639", "CWE-367"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -4,8 +4,8 @@
 //! not be believed: a changed answer is a finding.
 
 use super::mtls_probe::{Probe, cert_identities, leaf_facts, own_cert, probe, probe_ops};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use base64::Engine as _;
 use mortar_engine::Request;
 use mortar_model::{
@@ -44,6 +44,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API2:2023"], cwe: &["CWE-290", "CWE-348"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

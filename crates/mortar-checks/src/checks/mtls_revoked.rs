@@ -2,8 +2,8 @@
 //! CRL): the application must refuse them like a client without a certificate.
 
 use super::mtls_probe::{cert_identities, guarded_op, own_cert, probe, same_answer};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
@@ -30,6 +30,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API2:2023"], cwe: &["CWE-299"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -10,8 +10,8 @@
 
 use super::exposure::{mask, masked_evidence, pages};
 use super::verdict;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
@@ -40,6 +40,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API3:2023"], cwe: &["CWE-359", "CWE-200"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -15,8 +15,8 @@
 
 use super::exposure::{masked_evidence, pages};
 use super::spec_drift::defined_at;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Exchange;
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Identity, Observation, Profile, References, Remediation, Severity,
@@ -50,6 +50,7 @@ pub static EXPOSURE: Check = Check {
         },
         references: References { owasp_api: &["API3:2023"], cwe: &["CWE-213", "CWE-200"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_exposure(ctx, reporter)),
 };
 
@@ -79,6 +80,7 @@ pub static MASS_ASSIGNMENT: Check = Check {
         },
         references: References { owasp_api: &["API3:2023"], cwe: &["CWE-915"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_mass_assignment(ctx, reporter)),
 };
 

@@ -11,8 +11,8 @@
 //! what the API allows when requests do not overlap, so the difference is
 //! the race. Nothing seen is "not observed", never "safe".
 
+use crate::check::{Check, CheckVerdict};
 use crate::context::{RacePlan, RaceStep, Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use crate::reproduce::shell_quote;
 use mortar_engine::{BurstMode, BurstOptions, BurstReport, Exchange, Request, Response};
 use mortar_model::{
@@ -59,6 +59,7 @@ pub static LIMIT_OVERRUN: Check = Check {
         },
         references: References { owasp_api: &["API6:2023", "API4:2023"], cwe: &["CWE-362", "CWE-367"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter, LIMIT_ID)),
 };
 
@@ -91,6 +92,7 @@ pub static TOCTOU: Check = Check {
         },
         references: References { owasp_api: &["API6:2023"], cwe: &["CWE-367", "CWE-362"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter, TOCTOU_ID)),
 };
 

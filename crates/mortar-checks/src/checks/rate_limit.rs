@@ -14,8 +14,8 @@
 //! `Retry-After`), and the answers stayed alike (no lock-out or captcha).
 
 use super::spec_drift::{defined_at, described, no_description};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Exchange;
 use mortar_model::{
     Category, CheckInfo, Confidence, Identity, Observation, Profile, References, Remediation, Severity,
@@ -49,6 +49,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API4:2023", "API2:2023"], cwe: &["CWE-307", "CWE-770"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -12,8 +12,8 @@
 //! Nothing is claimed about timing leaks: they are not measurable from here.
 
 use super::jwt_weaknesses::WEAK_SECRETS;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{ScanContext, ScanOperation, SignedSample};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{EngineError, Exchange, HttpVersion, Request};
 use mortar_model::{
     Category, CheckInfo, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation, Severity,
@@ -49,6 +49,7 @@ macro_rules! signing_check {
                 remediation: Remediation { summary: $summary, actix_web: $actix, axum: $axum },
                 references: REFERENCES,
             },
+            module: module_path!(),
             run: |ctx, reporter| {
                 Box::pin(async move {
                     let outcome = shared(&ctx).await;

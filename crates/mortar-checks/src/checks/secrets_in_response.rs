@@ -4,8 +4,8 @@
 use super::exposure::{identity_values, mask, masked_evidence, pages, tokens};
 use super::jwt_weaknesses::find_jwts;
 use super::verdict;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +36,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API3:2023", "API8:2023"], cwe: &["CWE-200", "CWE-312", "CWE-798"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -1,8 +1,8 @@
 //! Operations whose description requires credentials, answered without any.
 
 use super::spec_drift::{answered, defined_at, described, no_description, swept};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
@@ -28,6 +28,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API2:2023"], cwe: &["CWE-306", "CWE-862"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

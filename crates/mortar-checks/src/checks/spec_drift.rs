@@ -1,8 +1,8 @@
 //! Helpers shared by the checks that compare the API description with what
 //! the API does (they all judge the reachability sweep).
 
+use crate::check::CheckVerdict;
 use crate::context::{Reach, ScanContext, ScanOperation};
-use crate::registry::CheckVerdict;
 use mortar_engine::Exchange;
 use std::sync::Arc;
 

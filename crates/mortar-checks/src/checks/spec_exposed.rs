@@ -2,8 +2,8 @@
 //! proven by their content (never by status alone).
 
 use super::verdict;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -36,6 +36,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API9:2023", "API8:2023"], cwe: &["CWE-200", "CWE-1059"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

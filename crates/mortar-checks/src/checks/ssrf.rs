@@ -13,8 +13,8 @@
 //! target and no `--canary-listen`), nothing is sent and coverage says why.
 
 use super::spec_drift::defined_at;
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{Category, CheckInfo, Endpoint, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
@@ -48,6 +48,7 @@ pub static SSRF: Check = Check {
         },
         references: References { owasp_api: &["API7:2023"], cwe: &["CWE-918"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_ssrf(ctx, reporter)),
 };
 
@@ -73,6 +74,7 @@ pub static REDIRECT_FOLLOWED: Check = Check {
         },
         references: References { owasp_api: &["API10:2023", "API7:2023"], cwe: &["CWE-918", "CWE-601"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_redirect(ctx, reporter)),
 };
 

@@ -4,8 +4,8 @@
 //! with a hand-built ClientHello whose ServerHello (or alert) is all that is read.
 
 use super::tls_hello::{self, HelloReply, LEGACY_SUITES, TLS10, TLS11, TLS12};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::tls::ProbeResolver;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use rustls::pki_types::ServerName;
@@ -38,6 +38,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-326", "CWE-327", "CWE-757"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 
@@ -63,6 +64,7 @@ pub static EARLY_DATA: Check = Check {
         },
         references: References { owasp_api: &["API8:2023"], cwe: &["CWE-294"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run_early_data(ctx, reporter)),
 };
 

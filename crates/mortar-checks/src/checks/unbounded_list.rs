@@ -5,8 +5,8 @@
 //! Read from the answers the scan already fetches; nothing else is sent.
 
 use super::spec_drift::{defined_at, described, no_description};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{Category, CheckInfo, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
 use std::sync::Arc;
@@ -33,6 +33,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API4:2023"], cwe: &["CWE-770", "CWE-400"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

@@ -2,8 +2,8 @@
 //! common internal siblings.
 
 use super::spec_drift::{described, no_description};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Request;
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -38,6 +38,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API9:2023"], cwe: &["CWE-1059", "CWE-912"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

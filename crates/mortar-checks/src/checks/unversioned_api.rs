@@ -1,8 +1,8 @@
 //! APIs whose paths, parameters and answers carry no version at all.
 
 use super::spec_drift::{answered, described, no_description};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -30,6 +30,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API9:2023"], cwe: &["CWE-1059"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 

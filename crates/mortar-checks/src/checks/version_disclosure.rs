@@ -1,8 +1,8 @@
 //! Software versions announced in response headers.
 
 use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_engine::Request;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::collections::BTreeSet;
@@ -41,6 +41,7 @@ pub static CHECK: Check = Check {
         },
         references: References { owasp_api: &["API8:2023", "API9:2023"], cwe: &["CWE-200", "CWE-497"] },
     },
+    module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 
