@@ -12,15 +12,15 @@ pub mod context;
 pub mod issuer;
 pub mod preflight;
 pub mod registry;
-pub mod reproduce;
 pub mod runner;
 pub mod select;
-pub mod session;
 
 pub use check::{Check, CheckFuture, CheckVerdict};
+// The context's helpers, at the paths other crates use.
 pub use context::{
     Described, RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
 };
+pub use context::{reproduce, session};
 pub use registry::{CHECKS, find};
 pub use runner::{ScanResults, run_checks};
 pub use select::{Selection, SelectionError, plan};

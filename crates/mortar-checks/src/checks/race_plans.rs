@@ -12,8 +12,8 @@
 //! the race. Nothing seen is "not observed", never "safe".
 
 use crate::check::{Check, CheckVerdict};
+use crate::context::reproduce::shell_quote;
 use crate::context::{RacePlan, RaceStep, Reporter, ScanContext};
-use crate::reproduce::shell_quote;
 use mortar_engine::{BurstMode, BurstOptions, BurstReport, Exchange, Request, Response};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation,

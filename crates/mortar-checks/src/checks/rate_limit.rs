@@ -204,7 +204,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             format!(
                 "{}{}",
                 ctx.curl(&request),
-                format!(" --url {}", crate::reproduce::shell_quote(&request.url())).repeat(burst - 1)
+                format!(" --url {}", crate::context::reproduce::shell_quote(&request.url())).repeat(burst - 1)
             ),
         );
         // No limit seen up to the burst's size; one a little higher cannot be ruled out.

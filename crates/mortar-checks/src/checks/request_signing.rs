@@ -186,7 +186,7 @@ pub(crate) struct Outcome {
 }
 
 async fn shared(ctx: &Arc<ScanContext>) -> Arc<Outcome> {
-    ctx.signing_probes.get_or_init(|| async { Arc::new(Session::run(ctx).await) }).await.clone()
+    ctx.shared(|| Session::run(ctx)).await
 }
 
 fn accepted(ex: &Exchange) -> bool {

@@ -262,46 +262,46 @@ fn token() -> String {
 }
 
 async fn outcome(ctx: &ScanContext) -> Arc<Outcome> {
-    ctx.canary_probes
-        .get_or_init(|| async {
-            let active = ctx.settings.profile == Profile::Active;
-            let mut planned = Vec::new();
-            for op in &ctx.operations {
-                for input in inputs(op, active) {
-                    planned.push((op, input));
-                }
-            }
-            planned.truncate(MAX_PROBES);
-            if planned.is_empty() {
-                return Arc::new(Outcome { probes: Err("no operation takes a URL-like input".into()) });
-            }
-            // Listening only now, for as long as the probes need, and only when there are some.
-            let canary = match ctx.settings.canary.start(&ctx.target.host).await {
-                Ok(c) => c,
-                Err(why) => return Arc::new(Outcome { probes: Err(format!("SSRF not tested: {why}")) }),
-            };
-            let sends = planned.into_iter().map(|(op, input)| {
-                let canary = canary.clone();
-                async move {
-                    let token = token();
-                    let url = canary.url(&token);
-                    let request = probe_request(ctx, op, &input, &url);
-                    let exchange = ctx.send(SSRF.info.id, Some(&op.endpoint), request).await.ok().map(Arc::new);
-                    Probe { endpoint: op.endpoint.clone(), input, token, url, exchange, hits: Vec::new() }
-                }
-            });
-            let mut probes = futures::future::join_all(sends).await;
-            let tokens: Vec<String> = probes.iter().map(|p| p.token.clone()).collect();
-            canary.wait_for(&tokens, WAIT).await;
-            // A follow comes right after the first fetch: give it a moment.
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            for probe in &mut probes {
-                probe.hits = canary.hits(&probe.token);
-            }
-            Arc::new(Outcome { probes: Ok(probes) })
-        })
-        .await
-        .clone()
+    ctx.shared(|| probe_all(ctx)).await
+}
+
+/// Gives every URL-like input a canary URL, once per scan.
+async fn probe_all(ctx: &ScanContext) -> Outcome {
+    let active = ctx.settings.profile == Profile::Active;
+    let mut planned = Vec::new();
+    for op in &ctx.operations {
+        for input in inputs(op, active) {
+            planned.push((op, input));
+        }
+    }
+    planned.truncate(MAX_PROBES);
+    if planned.is_empty() {
+        return Outcome { probes: Err("no operation takes a URL-like input".into()) };
+    }
+    // Listening only now, for as long as the probes need, and only when there are some.
+    let canary = match ctx.settings.canary.start(&ctx.target.host).await {
+        Ok(c) => c,
+        Err(why) => return Outcome { probes: Err(format!("SSRF not tested: {why}")) },
+    };
+    let sends = planned.into_iter().map(|(op, input)| {
+        let canary = canary.clone();
+        async move {
+            let token = token();
+            let url = canary.url(&token);
+            let request = probe_request(ctx, op, &input, &url);
+            let exchange = ctx.send(SSRF.info.id, Some(&op.endpoint), request).await.ok().map(Arc::new);
+            Probe { endpoint: op.endpoint.clone(), input, token, url, exchange, hits: Vec::new() }
+        }
+    });
+    let mut probes = futures::future::join_all(sends).await;
+    let tokens: Vec<String> = probes.iter().map(|p| p.token.clone()).collect();
+    canary.wait_for(&tokens, WAIT).await;
+    // A follow comes right after the first fetch: give it a moment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for probe in &mut probes {
+        probe.hits = canary.hits(&probe.token);
+    }
+    Outcome { probes: Ok(probes) }
 }
 
 fn hit_text(hit: &crate::canary::Hit) -> String {

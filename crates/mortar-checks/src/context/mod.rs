@@ -1,188 +1,25 @@
-//! What every check shares during a scan.
+//! What every check shares during a scan: the context (target, engine,
+//! identities, operations, the shared baselines and reachability sweep, state
+//! shared between checks by type), the reporter, the operations and settings
+//! the checks read, and the context's own helpers (login sessions, curl lines).
 
-use crate::reproduce::{ReproduceContext, curl};
+mod operation;
+pub mod reproduce;
+pub mod session;
+mod settings;
+
+pub use operation::{Described, Reach, ScanOperation};
+pub use settings::{RacePlan, RaceState, RaceStep, ScanSettings, SignedSample};
+
 use mortar_engine::{Engine, EngineError, Exchange, Origin, Request};
 use mortar_model::coverage::OperationReach;
 use mortar_model::{Endpoint, Evidence, Framework, Identity, IdentityCoverage, Observation, Profile, Target};
-use std::collections::{BTreeMap, BTreeSet};
+use reproduce::{ReproduceContext, curl};
+use std::any::{Any, TypeId};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
-
-/// An operation the scan can call: its template for reports, and a concrete
-/// request built from the API description (or the bare path without one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanOperation {
-    /// Method and path template, as reported.
-    pub endpoint: Endpoint,
-    /// Concrete path and query to send.
-    pub target: String,
-    /// Headers the operation needs (synthesized header parameters, content type).
-    pub headers: Vec<(String, Vec<u8>)>,
-    /// A synthesized body, for methods that carry one.
-    pub body: Option<Vec<u8>>,
-    /// The description marks it deprecated.
-    pub deprecated: bool,
-    /// The description requires credentials for it.
-    pub secured: bool,
-    /// Where the description defines it: `file:line` and JSON pointer.
-    pub source: Option<(String, Option<u32>, String)>,
-    /// What the description says about it beyond the request (empty without one).
-    pub described: Described,
-}
-
-/// An operation's description, as the access-control checks read it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Described {
-    /// `operationId`.
-    pub operation_id: Option<String>,
-    /// `summary`.
-    pub summary: Option<String>,
-    /// Tags.
-    pub tags: Vec<String>,
-    /// Every OAuth scope any of its security requirements names.
-    pub scopes: Vec<String>,
-    /// The JSON schema of its first 2xx JSON response (refs inlined).
-    pub response_schema: Option<serde_json::Value>,
-    /// The JSON schema of its request body (refs inlined).
-    pub request_schema: Option<serde_json::Value>,
-    /// Its query parameters: name and schema `format`, optional ones included.
-    pub query_parameters: Vec<(String, Option<String>)>,
-}
-
-impl ScanOperation {
-    /// An operation known only by its path (no description).
-    pub fn bare(method: &str, path: &str) -> ScanOperation {
-        ScanOperation {
-            endpoint: Endpoint::new(method, path),
-            target: path.to_string(),
-            headers: Vec::new(),
-            body: None,
-            deprecated: false,
-            secured: false,
-            source: None,
-            described: Described::default(),
-        }
-    }
-
-    /// Whether its method cannot change state.
-    pub fn is_safe(&self) -> bool {
-        matches!(self.endpoint.method.as_str(), "GET" | "HEAD" | "OPTIONS")
-    }
-}
-
-/// What one identity (or anonymous access) got from one operation during the
-/// reachability sweep.
-#[derive(Debug, Clone)]
-pub struct Reach {
-    /// Identity name, `anonymous` without credentials.
-    pub identity: String,
-    /// The method sent: the operation's, or OPTIONS for an unsafe operation
-    /// outside the active profile.
-    pub probe: String,
-    /// The exchange, or the transport error.
-    pub result: Result<Arc<Exchange>, String>,
-}
-
-/// Scan-wide settings the checks read.
-#[derive(Debug, Clone)]
-pub struct ScanSettings {
-    /// The profile: checks never exceed it.
-    pub profile: Profile,
-    /// The framework in front of mortar, when the user said (`--framework`):
-    /// it wins over detection.
-    pub framework: Option<Framework>,
-    /// Requests in one synchronized burst (`--race-burst`).
-    pub race_burst: usize,
-    /// Rounds per race candidate (`--race-rounds`; when set it overrides a plan's `rounds`).
-    pub race_rounds: usize,
-    /// Requests in a rate-limit probe (`--rate-burst`).
-    pub rate_burst: usize,
-    /// Paths (globs over path templates) to include; empty means all.
-    pub include_paths: Vec<String>,
-    /// Paths to leave out.
-    pub exclude_paths: Vec<String>,
-    /// A captured signed request (`--signed-sample`), for the request-signing
-    /// probes that need no new signature.
-    pub signed_sample: Option<SignedSample>,
-    /// Race plans from mortar.toml (`[[race]]`).
-    pub race_plans: Vec<RacePlan>,
-    /// Where the canary SSRF probes point at is started (when they run).
-    pub canary: crate::canary::CanaryPlan,
-}
-
-/// A race plan: how to make a fresh resource, what to race on it, and how
-/// many successes the API's rules allow.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RacePlan {
-    /// The invariant, in words.
-    pub name: String,
-    /// Setup requests, in order.
-    pub setup: Vec<RaceStep>,
-    /// The raced requests: one (limit overrun) or several cycled through
-    /// (a check-then-act pair such as cancel and ship).
-    pub burst: Vec<RaceStep>,
-    /// Status ranges (inclusive) that count as success.
-    pub success: Vec<(u16, u16)>,
-    /// The most successes allowed on one fresh resource.
-    pub limit: usize,
-    /// Rounds to run.
-    pub rounds: usize,
-    /// The identity that sends (by name); the first when `None`.
-    pub identity: Option<String>,
-    /// Issues a never-seen client certificate for each fresh resource: the
-    /// resource is the identity itself (state initialised on its first request).
-    pub fresh_client_cert: Option<Arc<crate::issuer::ClientCertIssuer>>,
-    /// A request that reads the state the raced requests change, and the JSON
-    /// pointer to the number it shows (a balance, a stock, a counter).
-    pub state: Option<RaceState>,
-    /// JSON pointer to a value every success must carry uniquely (a
-    /// reservation or invoice number): two equal values prove the race.
-    pub unique: Option<String>,
-}
-
-/// How a race plan reads the state back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RaceState {
-    /// The read request (`{name}` substituted).
-    pub read: RaceStep,
-    /// JSON pointer to a number in its answer.
-    pub pointer: String,
-}
-
-impl RacePlan {
-    /// Whether `status` counts as a success.
-    pub fn is_success(&self, status: u16) -> bool {
-        self.success.iter().any(|(lo, hi)| (*lo..=*hi).contains(&status))
-    }
-}
-
-/// One request of a race plan; `{name}` in the path and body is a captured value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RaceStep {
-    /// Upper-case method.
-    pub method: String,
-    /// Path (and query) template.
-    pub path: String,
-    /// Body template.
-    pub body: Option<String>,
-    /// Extra headers.
-    pub headers: Vec<(String, String)>,
-    /// (name, JSON pointer) pairs captured from the response body.
-    pub capture: Vec<(String, String)>,
-}
-
-/// A captured, valid, signed request, as the user saved it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedSample {
-    /// Method.
-    pub method: String,
-    /// Path and query, as captured.
-    pub target: String,
-    /// Headers as captured, without Host and Content-Length.
-    pub headers: Vec<(String, Vec<u8>)>,
-    /// Body.
-    pub body: Vec<u8>,
-}
 
 /// One shared GET per endpoint: the first check to ask sends it, the others wait for it.
 type BaselineCache = Mutex<BTreeMap<Endpoint, Arc<OnceCell<Result<Arc<Exchange>, String>>>>>;
@@ -215,11 +52,11 @@ pub struct ScanContext {
     detected_framework: Mutex<Option<Framework>>,
     refresh_lock: tokio::sync::Mutex<()>,
     reach: OnceCell<BTreeMap<Endpoint, Vec<Reach>>>,
-    /// The request-signing probe session, shared by its six checks.
-    pub(crate) signing_probes: OnceCell<Arc<crate::checks::request_signing::Outcome>>,
-    /// The SSRF probes and what the canary saw, shared by the ssrf and unsafe-consumption checks.
-    pub(crate) canary_probes: OnceCell<Arc<crate::checks::ssrf::Outcome>>,
+    shared: SharedState,
 }
+
+/// State several checks share, one value per type (see [`ScanContext::shared`]).
+type SharedState = Mutex<HashMap<TypeId, Arc<OnceCell<Arc<dyn Any + Send + Sync>>>>>;
 
 impl ScanContext {
     /// A context for a scan.
@@ -250,8 +87,30 @@ impl ScanContext {
             detected_framework: Mutex::new(None),
             refresh_lock: tokio::sync::Mutex::new(()),
             reach: OnceCell::new(),
-            signing_probes: OnceCell::new(),
-            canary_probes: OnceCell::new(),
+            shared: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The scan's one value of type `T`, shared by every check that asks for
+    /// it (a probe session whose results several checks judge): the first
+    /// caller runs `init`, concurrent callers wait for it, later ones get the
+    /// same value. Keyed by type, so the machinery that owns `T` decides what
+    /// is shared, not a field named after a check.
+    pub async fn shared<T, F, Fut>(&self, init: F) -> Arc<T>
+    where
+        T: Any + Send + Sync,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let cell = {
+            let mut map = self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            map.entry(TypeId::of::<T>()).or_default().clone()
+        };
+        let value = cell.get_or_init(|| async { Arc::new(init().await) as Arc<dyn Any + Send + Sync> }).await;
+        match value.clone().downcast::<T>() {
+            Ok(value) => value,
+            // The cell under `TypeId::of::<T>()` only ever holds a `T`.
+            Err(_) => unreachable!("shared state keyed by type holds another type"),
         }
     }
 
@@ -380,9 +239,9 @@ impl ScanContext {
         if identity.session.logins() != logins_before {
             return true;
         }
-        match crate::session::alive(&self.engine, &self.origin, identity).await {
+        match session::alive(&self.engine, &self.origin, identity).await {
             Some(true) | None => false,
-            Some(false) => crate::session::login(&self.engine, &self.origin, identity).await.is_ok(),
+            Some(false) => session::login(&self.engine, &self.origin, identity).await.is_ok(),
         }
     }
 
@@ -482,6 +341,49 @@ impl Reporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A context for `url` with the given profile and no identities or operations.
+    fn context(url: &str, profile: Profile) -> ScanContext {
+        let target = Target::parse(url).unwrap();
+        let engine = Engine::new(mortar_engine::EngineConfig::default(), &[]).unwrap();
+        let settings = ScanSettings {
+            profile,
+            framework: None,
+            race_burst: 2,
+            race_rounds: 1,
+            rate_burst: 2,
+            include_paths: Vec::new(),
+            exclude_paths: Vec::new(),
+            signed_sample: None,
+            race_plans: Vec::new(),
+            canary: Default::default(),
+        };
+        ScanContext::new(target, engine, settings, Vec::new(), Vec::new(), ReproduceContext::default())
+    }
+
+    #[tokio::test]
+    async fn shared_state_is_made_once_per_type_and_waited_for() {
+        struct Session(usize);
+        let ctx = context("http://127.0.0.1:9/", Profile::Standard);
+        let runs = AtomicUsize::new(0);
+        let ask = || {
+            ctx.shared(|| async {
+                runs.fetch_add(1, Ordering::SeqCst);
+                // Long enough for the other caller to arrive while this one runs.
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                Session(7)
+            })
+        };
+        let (a, b) = tokio::join!(ask(), ask());
+        assert!(Arc::ptr_eq(&a, &b), "both callers get the one value");
+        assert_eq!((a.0, runs.load(Ordering::SeqCst)), (7, 1), "init ran once");
+        let later = ctx.shared(|| async { Session(8) }).await;
+        assert_eq!(later.0, 7, "a later caller gets the same value, its init is not run");
+        // Another type has its own value.
+        let other = ctx.shared(|| async { String::from("canary probes") }).await;
+        assert_eq!(other.as_str(), "canary probes");
+    }
 
     #[test]
     fn include_and_exclude_paths() {
