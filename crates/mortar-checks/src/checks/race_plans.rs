@@ -457,10 +457,9 @@ async fn round(
     let identity = resource_identity(plan, base_identity)?;
     let vars = setup(ctx, id, plan, &identity).await?;
     let before = read_state(ctx, id, plan, &vars, &identity).await?;
-    let requests: Vec<Request> =
-        (0..n).map(|i| step_request(ctx, &plan.burst[i % kinds], &vars, &identity).tag(id)).collect();
+    let requests: Vec<Request> = (0..n).map(|i| step_request(ctx, &plan.burst[i % kinds], &vars, &identity)).collect();
     let options = BurstOptions { mode, timeout: Some(BURST_TIMEOUT), ..BurstOptions::default() };
-    let report = ctx.engine.burst(requests, options).await.map_err(|e| format!("burst: {}", e.chain()))?;
+    let report = ctx.burst(id, requests, options).await.map_err(|e| format!("burst: {}", e.chain()))?;
     let burst_state = change(before, read_state(ctx, id, plan, &vars, &identity).await?);
     let won: Vec<usize> =
         report.responses.iter().filter(|r| r.status.is_some_and(|s| plan.is_success(s))).map(|r| r.index).collect();

@@ -11,7 +11,7 @@ mod settings;
 pub use operation::{Described, Reach, ScanOperation};
 pub use settings::{RacePlan, RaceState, RaceStep, ScanSettings, SignedSample};
 
-use mortar_engine::{Engine, EngineError, Exchange, Origin, Request};
+use mortar_engine::{BurstOptions, BurstReport, Engine, EngineError, Exchange, Origin, Request};
 use mortar_model::coverage::OperationReach;
 use mortar_model::{Endpoint, Evidence, Framework, Identity, IdentityCoverage, Observation, Profile, Target};
 use reproduce::{ReproduceContext, curl};
@@ -199,14 +199,34 @@ impl ScanContext {
         self.endpoints.iter().filter(|e| matches!(e.method.as_str(), "GET" | "HEAD"))
     }
 
+    /// The profile rule, for every request a check sends: outside the active
+    /// profile only GET, HEAD and OPTIONS go out (for an exact-bytes request,
+    /// the method its bytes carry).
+    fn permit(&self, request: &Request) -> Result<(), EngineError> {
+        if self.settings.profile == Profile::Active {
+            return Ok(());
+        }
+        let method = match &request.raw {
+            Some(raw) => String::from_utf8_lossy(raw.split(|b| *b == b' ').next().unwrap_or_default()).into_owned(),
+            None => request.method.clone(),
+        };
+        match method.as_str() {
+            "GET" | "HEAD" | "OPTIONS" => Ok(()),
+            _ => Err(EngineError::ProfileForbids { method, profile: self.settings.profile }),
+        }
+    }
+
     /// Sends a request for `check`, recording which identity reached which
     /// operation, and refreshing a lost login session (see [`Self::refresh`]).
+    /// A method the profile does not allow is refused unsent
+    /// ([`EngineError::ProfileForbids`]).
     pub async fn send(
         &self,
         check: &'static str,
         endpoint: Option<&Endpoint>,
         request: Request,
     ) -> Result<Exchange, EngineError> {
+        self.permit(&request)?;
         let identity = request.identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".to_string());
         let method = request.method.clone();
         let logins_before = request.identity.as_ref().map(|i| i.session.logins());
@@ -230,6 +250,21 @@ impl ScanContext {
             }
         }
         result
+    }
+
+    /// Sends `requests` for `check` as one synchronized burst
+    /// ([`Engine::burst`]), under the same profile rule as [`Self::send`]: the
+    /// whole burst is refused unsent when one request's method is not allowed.
+    pub async fn burst(
+        &self,
+        check: &'static str,
+        requests: Vec<Request>,
+        options: BurstOptions,
+    ) -> Result<BurstReport, EngineError> {
+        for request in &requests {
+            self.permit(request)?;
+        }
+        self.engine.burst(requests.into_iter().map(|r| r.tag(check)).collect(), options).await
     }
 
     /// Logs `identity` in again if its session is dead; true when a fresh
@@ -341,12 +376,14 @@ impl Reporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::{Check, CheckVerdict};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A context for `url` with the given profile and no identities or operations.
     fn context(url: &str, profile: Profile) -> ScanContext {
         let target = Target::parse(url).unwrap();
-        let engine = Engine::new(mortar_engine::EngineConfig::default(), &[]).unwrap();
+        let config = mortar_engine::EngineConfig { scope_hosts: vec![target.host.clone()], ..Default::default() };
+        let engine = Engine::new(config, &[]).unwrap();
         let settings = ScanSettings {
             profile,
             framework: None,
@@ -360,6 +397,116 @@ mod tests {
             canary: Default::default(),
         };
         ScanContext::new(target, engine, settings, Vec::new(), Vec::new(), ReproduceContext::default())
+    }
+
+    /// A loopback HTTP server that answers every request 200 and counts the
+    /// connections it accepted.
+    async fn counting_server() -> (String, Arc<AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let connections = Arc::new(AtomicUsize::new(0));
+        let counted = connections.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").await;
+                });
+            }
+        });
+        (url, connections)
+    }
+
+    /// A check that tries to delete: the profile rule must stop it, whatever the check's own profile says.
+    static DELETER: Check = Check {
+        info: mortar_model::CheckInfo {
+            id: "misconfiguration.test-deleter",
+            category: mortar_model::Category::Misconfiguration,
+            severity: mortar_model::Severity::Low,
+            profile: Profile::Passive,
+            title: "A check that sends DELETE",
+            description: "",
+            remediation: mortar_model::Remediation { summary: "", actix_web: "", axum: "" },
+            references: mortar_model::References { owasp_api: &[], cwe: &[] },
+        },
+        module: module_path!(),
+        run: |ctx, _reporter| {
+            Box::pin(async move {
+                let request = Request::new("DELETE", &ctx.origin, "/orders/1");
+                match ctx.send(DELETER.info.id, None, request).await {
+                    Ok(ex) => CheckVerdict::Ran(format!("DELETE answered {}", ex.response.status)),
+                    Err(e) => CheckVerdict::Inconclusive(e.chain()),
+                }
+            })
+        },
+    };
+
+    #[tokio::test]
+    async fn outside_the_active_profile_only_safe_methods_leave() {
+        for profile in [Profile::Passive, Profile::Standard] {
+            let (url, connections) = counting_server().await;
+            let ctx = context(&url, profile);
+            for method in ["POST", "DELETE", "PUT", "PATCH", "TRACE", "get"] {
+                let request = Request::new(method, &ctx.origin, "/orders/1");
+                match ctx.send("test", None, request).await {
+                    Err(EngineError::ProfileForbids { method: refused, profile: p }) => {
+                        assert_eq!((refused.as_str(), p), (method, profile))
+                    }
+                    other => panic!("{method} under {profile}: {other:?}"),
+                }
+            }
+            // An exact-bytes request is judged by the method on its wire.
+            let mut raw = Request::get(&ctx.origin, "/orders/1");
+            raw.raw = Some(b"DELETE /orders/1 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
+            assert!(matches!(ctx.send("test", None, raw).await, Err(EngineError::ProfileForbids { .. })));
+            let burst = vec![Request::get(&ctx.origin, "/a"), Request::new("POST", &ctx.origin, "/a")];
+            let refused = ctx.burst("test", burst, BurstOptions::default()).await;
+            assert!(matches!(refused, Err(EngineError::ProfileForbids { .. })), "{profile}: {:?}", refused.err());
+            let results = crate::run_checks(Arc::new(context(&url, profile)), &[&DELETER]).await;
+            assert_eq!(results.coverage[0].status, mortar_model::CheckStatus::Inconclusive);
+            assert!(results.coverage[0].reason.as_deref().unwrap_or_default().contains("active profile"));
+            assert_eq!(results.coverage[0].requests, 0);
+            assert_eq!(connections.load(Ordering::SeqCst), 0, "{profile}: nothing reached the server");
+            assert!(ctx.engine.requests_by_tag().is_empty(), "{profile}: the engine counted nothing");
+            for method in ["GET", "HEAD", "OPTIONS"] {
+                let sent = ctx.send("test", None, Request::new(method, &ctx.origin, "/orders/1")).await;
+                assert_eq!(
+                    sent.map(|ex| ex.response.status).map_err(|e| e.chain()),
+                    Ok(200),
+                    "{method} under {profile}"
+                );
+            }
+            assert_eq!(connections.load(Ordering::SeqCst), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_active_profile_sends_any_method() {
+        let (url, connections) = counting_server().await;
+        let ctx = context(&url, Profile::Active);
+        for method in ["POST", "DELETE"] {
+            let sent = ctx.send("test", None, Request::new(method, &ctx.origin, "/orders/1")).await;
+            assert_eq!(sent.map(|ex| ex.response.status).map_err(|e| e.chain()), Ok(200), "{method}");
+        }
+        let results = crate::run_checks(Arc::new(context(&url, Profile::Active)), &[&DELETER]).await;
+        assert_eq!(results.coverage[0].reason.as_deref(), Some("DELETE answered 200"));
+        assert_eq!(connections.load(Ordering::SeqCst), 3);
+        let burst = vec![Request::new("POST", &ctx.origin, "/a"), Request::new("POST", &ctx.origin, "/a")];
+        // Whatever the burst's outcome on this tiny server, it was not refused and it reached it.
+        let outcome = ctx.burst("test", burst, BurstOptions::default()).await;
+        assert!(!matches!(outcome, Err(EngineError::ProfileForbids { .. })));
+        assert!(connections.load(Ordering::SeqCst) > 3);
+        assert_eq!(ctx.engine.requests_by_tag().get("test"), Some(&4));
     }
 
     #[tokio::test]
