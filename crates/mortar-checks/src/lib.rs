@@ -5,12 +5,11 @@
 //! Adding a check: write `src/checks/<slug>.rs` exporting a `pub static CHECK: Check`,
 //! then add one line to [`registry::CHECKS`].
 
-pub mod canary;
 pub mod check;
 pub mod checks;
 pub mod context;
-pub mod issuer;
 pub mod preflight;
+pub mod probes;
 pub mod registry;
 pub mod runner;
 pub mod select;
@@ -21,6 +20,7 @@ pub use context::{
     Described, RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
 };
 pub use context::{reproduce, session};
+pub use probes::{canary, issuer};
 pub use registry::{CHECKS, find};
 pub use runner::{ScanResults, run_checks};
 pub use select::{Selection, SelectionError, plan};

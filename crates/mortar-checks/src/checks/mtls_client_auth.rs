@@ -2,9 +2,9 @@
 //! required, which CA names it advertises, and which operations still answer
 //! without one. One client configuration per probe, resumption off.
 
-use super::mtls_probe::{Outcome, cert_identities, probe, probe_ops};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::mtls::{Outcome, cert_identities, probe, probe_ops};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 

@@ -3,11 +3,10 @@
 //! the user's own certificates outside their validity: each one the application
 //! answers like a valid certificate is a finding naming what the server skipped.
 
-use super::mtls_probe::{
-    Forgery, Probe, cert_identities, forge, guarded_op, leaf_facts, now_unix, own_cert, probe, same_answer,
-};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::mtls::{Forgery, Probe, cert_identities, forge, guarded_op, own_cert, probe, same_answer};
+use crate::probes::x509::{leaf_facts, now_unix};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 

@@ -3,9 +3,9 @@
 //! identity B's objects because the handler trusts the id in the path instead
 //! of comparing it with the verified identity.
 
-use super::mtls_probe::{cert_identities, own_cert, probe};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::mtls::{cert_identities, own_cert, probe};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
 use std::collections::BTreeSet;

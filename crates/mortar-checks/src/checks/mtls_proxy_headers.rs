@@ -3,9 +3,10 @@
 //! `X-SSL-Client-S-DN`, `Client-Cert`, ...). A client that sends them itself must
 //! not be believed: a changed answer is a finding.
 
-use super::mtls_probe::{Probe, cert_identities, leaf_facts, own_cert, probe, probe_ops};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::mtls::{Probe, cert_identities, own_cert, probe, probe_ops};
+use crate::probes::x509::leaf_facts;
 use base64::Engine as _;
 use mortar_engine::Request;
 use mortar_model::{

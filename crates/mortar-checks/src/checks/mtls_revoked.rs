@@ -1,9 +1,9 @@
 //! Identities the user marked `revoked = true` (their certificate is on the
 //! CRL): the application must refuse them like a client without a certificate.
 
-use super::mtls_probe::{cert_identities, guarded_op, own_cert, probe, same_answer};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::mtls::{cert_identities, guarded_op, own_cert, probe, same_answer};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 

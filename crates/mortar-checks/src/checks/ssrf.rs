@@ -147,7 +147,7 @@ pub(crate) struct Probe {
     token: String,
     url: String,
     exchange: Option<Arc<Exchange>>,
-    hits: Vec<crate::canary::Hit>,
+    hits: Vec<crate::probes::canary::Hit>,
 }
 
 /// Every probe of the scan, or why none was sent.
@@ -304,7 +304,7 @@ async fn probe_all(ctx: &ScanContext) -> Outcome {
     Outcome { probes: Ok(probes) }
 }
 
-fn hit_text(hit: &crate::canary::Hit) -> String {
+fn hit_text(hit: &crate::probes::canary::Hit) -> String {
     format!(
         "{} from {}{}",
         hit.method,

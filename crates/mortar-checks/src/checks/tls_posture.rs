@@ -3,9 +3,10 @@
 //! ALPN). TLS 1.3 and 1.2 are probed with rustls; TLS 1.0/1.1 and weak suites
 //! with a hand-built ClientHello whose ServerHello (or alert) is all that is read.
 
-use super::tls_hello::{self, HelloReply, LEGACY_SUITES, TLS10, TLS11, TLS12};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::tls::{AnyServer, baseline_evidence};
+use crate::probes::tls_hello::{self, HelloReply, LEGACY_SUITES, TLS10, TLS11, TLS12};
 use mortar_engine::tls::ProbeResolver;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use rustls::pki_types::ServerName;
@@ -187,46 +188,6 @@ fn handshake(
     }
 }
 
-/// The posture probes judge the protocol, not the server certificate (that is
-/// `encryption.certificate`'s job), so any server certificate is let through
-/// here; signatures are still checked.
-#[derive(Debug)]
-struct AnyServer;
-
-impl rustls::client::danger::ServerCertVerifier for AnyServer {
-    fn verify_server_cert(
-        &self,
-        _: &rustls::pki_types::CertificateDer<'_>,
-        _: &[rustls::pki_types::CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: rustls::pki_types::UnixTime,
-    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
-        Ok(rustls::client::danger::ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        let algs = mortar_engine::tls::provider().signature_verification_algorithms;
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &algs)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &rustls::pki_types::CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
-        let algs = mortar_engine::tls::provider().signature_verification_algorithms;
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &algs)
-    }
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        mortar_engine::tls::provider().signature_verification_algorithms.supported_schemes()
-    }
-}
-
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     if !ctx.origin.https {
         return CheckVerdict::Skipped("the target is plain HTTP: no TLS".into());
@@ -334,12 +295,6 @@ fn observe(
             }
         ),
     });
-}
-
-async fn baseline_evidence(ctx: &ScanContext, check: &'static str) -> Option<mortar_model::Evidence> {
-    let endpoint = ctx.safe_endpoints().next().cloned()?;
-    let exchange = ctx.baseline(check, &endpoint).await.ok()?;
-    Some(ctx.evidence(&exchange, String::new()))
 }
 
 fn openssl_class(component: &str) -> &'static str {

@@ -28,7 +28,7 @@ pub struct ScanSettings {
     /// Race plans from mortar.toml (`[[race]]`).
     pub race_plans: Vec<RacePlan>,
     /// Where the canary SSRF probes point at is started (when they run).
-    pub canary: crate::canary::CanaryPlan,
+    pub canary: crate::probes::canary::CanaryPlan,
 }
 
 /// A race plan: how to make a fresh resource, what to race on it, and how
@@ -52,7 +52,7 @@ pub struct RacePlan {
     pub identity: Option<String>,
     /// Issues a never-seen client certificate for each fresh resource: the
     /// resource is the identity itself (state initialised on its first request).
-    pub fresh_client_cert: Option<Arc<crate::issuer::ClientCertIssuer>>,
+    pub fresh_client_cert: Option<Arc<crate::probes::issuer::ClientCertIssuer>>,
     /// A request that reads the state the raced requests change, and the JSON
     /// pointer to the number it shows (a balance, a stock, a counter).
     pub state: Option<RaceState>,

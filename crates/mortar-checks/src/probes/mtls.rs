@@ -3,18 +3,16 @@
 //! never make a forged certificate look accepted), the outcome of a probe as
 //! the application saw it, and client certificates forged on the fly.
 
+use super::x509::{dn_from_der, dn_text};
 use crate::context::{ScanContext, ScanOperation};
 use mortar_engine::tls::{ProbeResolver, probe_config};
 use mortar_engine::{EngineError, Exchange, HttpVersion, Request, SentRequest};
 use mortar_model::{Evidence, Identity};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
 };
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-use x509_parser::prelude::{FromDer, X509Certificate};
-use x509_parser::x509::X509Name;
 
 /// Most operations a client-auth check probes: the question is usually host-wide.
 pub(crate) const MAX_OPS: usize = 4;
@@ -165,49 +163,6 @@ pub(crate) async fn probe(
     Ok((Probe { offered: offered.to_string(), outcome, requested, ca_names, ca_names_der }, request))
 }
 
-/// A DER distinguished name as text (`CN=..., O=...`), or hex when unparsable.
-pub(crate) fn dn_text(der: &[u8]) -> String {
-    match X509Name::from_der(der) {
-        Ok((_, name)) => name.to_string(),
-        Err(_) => der.iter().map(|b| format!("{b:02x}")).collect(),
-    }
-}
-
-/// Subject and issuer (DER) and validity (Unix seconds) of a PEM chain's leaf.
-pub(crate) struct LeafFacts {
-    /// Subject DN, DER.
-    pub subject_der: Vec<u8>,
-    /// Subject DN, text.
-    pub subject: String,
-    /// Issuer DN, DER.
-    pub issuer_der: Vec<u8>,
-    /// Validity start.
-    pub not_before: i64,
-    /// Validity end.
-    pub not_after: i64,
-    /// The leaf, DER.
-    pub der: Vec<u8>,
-}
-
-/// Reads the leaf of a PEM chain.
-pub(crate) fn leaf_facts(chain_pem: &[u8]) -> Option<LeafFacts> {
-    let der = mortar_engine::tls::parse_certs(chain_pem, "certificate").ok()?.into_iter().next()?;
-    let (_, cert) = X509Certificate::from_der(der.as_ref()).ok()?;
-    Some(LeafFacts {
-        subject_der: cert.subject().as_raw().to_vec(),
-        subject: cert.subject().to_string(),
-        issuer_der: cert.issuer().as_raw().to_vec(),
-        not_before: cert.validity().not_before.timestamp(),
-        not_after: cert.validity().not_after.timestamp(),
-        der: der.as_ref().to_vec(),
-    })
-}
-
-/// Now, Unix seconds.
-pub(crate) fn now_unix() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
-}
-
 /// A forged client certificate's flaw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Forgery {
@@ -298,24 +253,6 @@ pub(crate) fn forge(kind: Forgery, subject_der: &[u8], ca_name_der: &[u8]) -> Re
     Ok((format!("{}{}", cert.pem(), ca.pem()), key.serialize_pem()))
 }
 
-/// An rcgen name with the attributes of a DER name (unknown attribute types kept by OID).
-pub(crate) fn dn_from_der(der: &[u8]) -> DistinguishedName {
-    let mut dn = DistinguishedName::new();
-    if let Ok((_, name)) = X509Name::from_der(der) {
-        for attr in name.iter_attributes() {
-            let Some(arcs) = attr.attr_type().iter() else { continue };
-            let arcs: Vec<u64> = arcs.collect();
-            if let Ok(value) = attr.as_str() {
-                dn.push(DnType::from_oid(&arcs), value);
-            }
-        }
-    }
-    if dn.iter().next().is_none() {
-        dn.push(DnType::CommonName, "mortar probe");
-    }
-    dn
-}
-
 /// Identities with a client certificate that are not marked revoked.
 pub(crate) fn cert_identities(ctx: &ScanContext) -> Vec<Arc<Identity>> {
     ctx.identities.iter().filter(|i| i.client_cert.is_some() && !i.revoked).cloned().collect()
@@ -389,7 +326,10 @@ pub(crate) fn same_answer(a: &Exchange, b: &Exchange) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::super::x509::{LeafFacts, leaf_facts, now_unix};
     use super::*;
+    use rcgen::{DistinguishedName, DnType};
+    use x509_parser::prelude::{FromDer, X509Certificate};
 
     fn leaf_and_issuer(chain: &str) -> (LeafFacts, Option<Vec<u8>>, Vec<String>) {
         let leaf = leaf_facts(chain.as_bytes()).unwrap();

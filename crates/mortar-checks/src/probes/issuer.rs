@@ -109,7 +109,7 @@ impl ClientCertIssuer {
     fn issue(&self, common_name: &str) -> Result<ClientCertificate, IssuerError> {
         let ca_key = KeyPair::from_pem(&String::from_utf8_lossy(self.ca_key_pem.expose()))?;
         let mut ca_params = CertificateParams::default();
-        ca_params.distinguished_name = crate::checks::mtls_probe::dn_from_der(&self.ca_subject_der);
+        ca_params.distinguished_name = super::x509::dn_from_der(&self.ca_subject_der);
         let issuer = Issuer::new(ca_params, ca_key);
         let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let now = rcgen::date_time_ymd(1970, 1, 1) + since_epoch;
