@@ -15,10 +15,10 @@
 //! sweep: no request beyond it. Method swaps (calling an administrative
 //! operation's write with another method) are not tried.
 
-use super::bola::leaves;
-use super::spec_drift::{answered, defined_at, described, no_description};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reach, Reporter, ScanContext, ScanOperation};
+use crate::probes::json::leaves;
+use crate::probes::spec::{answered, defined_at, described, no_description};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Role, Severity};
 use std::collections::{BTreeMap, BTreeSet};

@@ -16,9 +16,11 @@
 //! in its own answers is reported `tentative` (whose object it is cannot be
 //! known with one identity).
 
-use super::spec_drift::{answered, defined_at, described, no_description, swept};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reach, Reporter, ScanContext, ScanOperation};
+use crate::probes::json::leaves;
+use crate::probes::spec::{answered, defined_at, described, no_description, swept};
+use crate::probes::write::{read_object, send_write, write_body, write_read_pairs, write_request};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Identity, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
@@ -56,29 +58,6 @@ pub static CHECK: Check = Check {
     module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
-
-/// Values too common to prove anything: booleans, short strings, small numbers.
-fn distinctive(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if s.chars().count() >= 4 => Some(s.clone()),
-        Value::Number(n) if n.as_f64().is_some_and(|f| f.abs() >= 1000.0) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Every distinctive leaf value of a JSON body.
-pub(crate) fn leaves(body: &[u8], out: &mut BTreeSet<String>) {
-    fn walk(value: &Value, out: &mut BTreeSet<String>) {
-        match value {
-            Value::Object(map) => map.values().for_each(|v| walk(v, out)),
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            leaf => out.extend(distinctive(leaf)),
-        }
-    }
-    if let Ok(value) = serde_json::from_slice::<Value>(body) {
-        walk(&value, out);
-    }
-}
 
 fn ok(ex: &Exchange) -> bool {
     (200..300).contains(&ex.response.status)
@@ -317,7 +296,7 @@ fn markable(write: &ScanOperation, object: &serde_json::Map<String, Value>) -> O
         .described
         .request_schema
         .as_ref()
-        .and_then(super::property_authorization::documented_properties)
+        .and_then(crate::probes::write::documented_properties)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
     let string = |k: &String| object.get(k).is_some_and(Value::is_string);
@@ -330,7 +309,6 @@ fn markable(write: &ScanOperation, object: &serde_json::Map<String, Value>) -> O
 }
 
 async fn run_write(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    use super::property_authorization::{read_object, send_write, write_body, write_read_pairs, write_request};
     let id = WRITE.info.id;
     if !described(&ctx) {
         return no_description();
@@ -400,13 +378,6 @@ async fn run_write(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_distinctive_values_count() {
-        let mut out = BTreeSet::new();
-        leaves(br#"{"id": 7, "status": "open", "ok": true, "amount": 129900, "ref": "INV-7Q2"}"#, &mut out);
-        assert_eq!(out.into_iter().collect::<Vec<_>>(), vec!["129900", "INV-7Q2", "open"]);
-    }
 
     #[test]
     fn neighbours_lie_just_outside_the_owned_range() {

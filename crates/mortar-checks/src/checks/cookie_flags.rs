@@ -1,8 +1,8 @@
 //! Cookies set without Secure (over HTTPS), HttpOnly (session-like cookies) or SameSite.
 
-use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use mortar_engine::{Request, Response};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -168,7 +168,7 @@ pub fn missing_attributes(response: &Response, https: bool) -> Vec<(&'static str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::exchange_fixture::exchange;
+    use crate::probes::fixture::exchange;
 
     fn missing(cookies: &[&str], https: bool) -> Vec<(&'static str, Vec<String>)> {
         let headers: Vec<(&str, &str)> = cookies.iter().map(|c| ("Set-Cookie", *c)).collect();

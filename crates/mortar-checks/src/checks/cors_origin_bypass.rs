@@ -1,9 +1,9 @@
 //! CORS allow-lists that a crafted Origin gets through: `null`, and origins
 //! that only start or end like the API's own host (naive prefix/suffix match).
 
-use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -207,10 +207,10 @@ fn observation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::exchange_fixture;
+    use crate::probes::fixture;
 
     fn exchange(headers: &[(&str, &str)]) -> Exchange {
-        exchange_fixture::exchange("https://127.0.0.1/", 200, headers, "")
+        fixture::exchange("https://127.0.0.1/", 200, headers, "")
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! TRACE, TRACK, CONNECT and WebDAV methods advertised by OPTIONS, and (active
 //! profile only) TRACE requests echoed back.
 
-use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -187,7 +187,7 @@ pub fn trace_echoed(exchange: &Exchange) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::exchange_fixture::exchange;
+    use crate::probes::fixture::exchange;
 
     #[test]
     fn finds_trace_and_webdav_in_allow_and_cors_headers() {

@@ -290,7 +290,7 @@ pub fn is_prometheus(body: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::exchange_fixture::exchange;
+    use crate::probes::fixture::exchange;
 
     const METRICS: &str = "# HELP http_requests_total Requests served.\n# TYPE http_requests_total counter\n\
         http_requests_total{route=\"/api/orders\",status=\"200\"} 1027\n";

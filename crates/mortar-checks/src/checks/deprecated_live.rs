@@ -1,8 +1,8 @@
 //! Deprecated operations that still answer.
 
-use super::spec_drift::{answered, defined_at, described, no_description, swept};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::spec::{answered, defined_at, described, no_description, swept};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 

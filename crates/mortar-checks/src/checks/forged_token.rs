@@ -20,11 +20,11 @@
 //! the identity without this credential, sent here, not the anonymous sweep.
 //! Safe methods only, unless the profile is active.
 
-use super::bola::leaves;
-use super::jwt_weaknesses::{Jwt, find_jwts, parse, weak_secret};
-use super::spec_drift::answered;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::json::leaves;
+use crate::probes::jwt::{Jwt, find_jwts, parse, weak_secret};
+use crate::probes::spec::answered;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use mortar_engine::Exchange;

@@ -16,9 +16,9 @@
 //! servers and proxies: a response with a `Content-Type`-style name decides
 //! "not determined" before any vote.
 
-use super::verdict;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::verdict;
 use mortar_engine::{Exchange, HttpVersion};
 use mortar_model::{Category, CheckInfo, Framework, Profile, References, Remediation, Severity};
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! HTTPS responses without Strict-Transport-Security, or with a short max-age.
 
-use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use mortar_engine::{Request, Response};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -122,7 +122,7 @@ pub fn hsts_issue(response: &Response) -> Option<HstsIssue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::exchange_fixture::exchange;
+    use crate::probes::fixture::exchange;
 
     fn issue(headers: &[(&str, &str)]) -> Option<HstsIssue> {
         hsts_issue(&exchange("https://h/", 200, headers, "{}").response)

@@ -1,21 +1,20 @@
 //! JSON Web Tokens analysed offline: every JWT the API hands out (response
 //! bodies and headers, Set-Cookie) and the scan's own identity tokens.
 //!
-//! Tokens are parsed here (base64url + serde_json), not with a JWT library:
-//! libraries refuse exactly the tokens worth reporting (`alg: none`).
+//! Tokens are parsed by `probes::jwt` (by hand, not with a JWT library:
+//! libraries refuse exactly the tokens worth reporting, `alg: none`).
 //! This check owns every JWT it can parse; `data-exposure.secrets-in-response`
 //! reports a JWT only when it is not handed out as a session token.
 
-use super::exposure::{Page, identity_values, masked_evidence, pages, tokens};
-use super::verdict;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
+use crate::probes::baseline::verdict;
+use crate::probes::jwt::{Jwt, find_jwts, parse, weak_secret};
+use crate::probes::pages::{Page, identity_values, masked_evidence, pages};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -54,52 +53,6 @@ pub static CHECK: Check = Check {
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 
-/// HMAC secrets seen in tutorials, defaults and leaks. The empty string is first.
-pub const WEAK_SECRETS: &[&str] = &[
-    "",
-    "secret",
-    "changeme",
-    "change-me",
-    "changeit",
-    "your-256-bit-secret",
-    "your-secret-key",
-    "your_jwt_secret",
-    "your-jwt-secret",
-    "jwt-secret",
-    "jwt_secret",
-    "jwtsecret",
-    "jwt",
-    "secretkey",
-    "secret-key",
-    "secret_key",
-    "SECRET_KEY",
-    "mysecret",
-    "mysecretkey",
-    "supersecret",
-    "supersecretkey",
-    "topsecret",
-    "s3cr3t",
-    "password",
-    "passw0rd",
-    "123456",
-    "12345678",
-    "1234567890",
-    "qwerty",
-    "admin",
-    "test",
-    "testing",
-    "dev",
-    "development",
-    "default",
-    "key",
-    "private",
-    "token",
-    "shhhhh",
-    "keyboard cat",
-    "hello",
-    "abc123",
-];
-
 /// Claim names (lower case, `_` and `-` removed) that do not belong in a readable token.
 const SENSITIVE_CLAIMS: &[&str] = &[
     "password",
@@ -122,71 +75,6 @@ const SENSITIVE_CLAIMS: &[&str] = &[
 
 /// Longest lifetime (exp - iat) not reported.
 const MAX_LIFETIME_SECS: i64 = 24 * 3600;
-
-/// A decoded JWT (the signature is kept as bytes for verification only).
-#[derive(Debug, Clone)]
-pub struct Jwt {
-    /// The JOSE header.
-    pub header: Map<String, Value>,
-    /// The claims (empty when the payload is not a JSON object).
-    pub claims: Map<String, Value>,
-    /// `header.payload`, the signed input.
-    pub signing_input: String,
-    /// The decoded signature.
-    pub signature: Vec<u8>,
-}
-
-impl Jwt {
-    /// The `alg` header value.
-    pub fn alg(&self) -> &str {
-        self.header.get("alg").and_then(Value::as_str).unwrap_or("")
-    }
-}
-
-fn b64url(part: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()
-}
-
-/// Parses a compact JWS: three base64url parts whose header is a JSON object with `alg`.
-pub fn parse(token: &str) -> Option<Jwt> {
-    let mut parts = token.split('.');
-    let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || h.is_empty() || p.is_empty() || !h.starts_with("eyJ") {
-        return None;
-    }
-    let header: Map<String, Value> = serde_json::from_slice(&b64url(h)?).ok()?;
-    header.get("alg")?.as_str()?;
-    let claims = b64url(p).and_then(|b| serde_json::from_slice::<Map<String, Value>>(&b).ok()).unwrap_or_default();
-    Some(Jwt { header, claims, signing_input: format!("{h}.{p}"), signature: b64url(s)? })
-}
-
-/// Every parseable JWT in a text, in order, without duplicates.
-pub fn find_jwts(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (_, token) in tokens(text, |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
-        let token = token.trim_matches('.');
-        if token.starts_with("eyJ") && parse(token).is_some() && !out.iter().any(|t| t == token) {
-            out.push(token.to_string());
-        }
-    }
-    out
-}
-
-/// The weak secret an HS256/384/512 token is signed with, if it is in [`WEAK_SECRETS`].
-pub fn weak_secret(jwt: &Jwt) -> Option<&'static str> {
-    fn verifies<M: Mac + hmac::digest::KeyInit>(secret: &str, input: &str, signature: &[u8]) -> bool {
-        let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(secret.as_bytes()) else { return false };
-        mac.update(input.as_bytes());
-        mac.verify_slice(signature).is_ok()
-    }
-    let check: fn(&str, &str, &[u8]) -> bool = match jwt.alg() {
-        "HS256" => verifies::<Hmac<sha2::Sha256>>,
-        "HS384" => verifies::<Hmac<sha2::Sha384>>,
-        "HS512" => verifies::<Hmac<sha2::Sha512>>,
-        _ => return None,
-    };
-    WEAK_SECRETS.iter().copied().find(|s| check(s, &jwt.signing_input, &jwt.signature))
-}
 
 /// One weakness of one token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -342,17 +230,10 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-
-    /// Mints an HS256 token (test helper, also used by other checks' tests).
-    pub(crate) fn mint(header: &str, claims: &str, secret: &[u8]) -> String {
-        let e = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
-        let input = format!("{}.{}", e(header.as_bytes()), e(claims.as_bytes()));
-        let mut mac = <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(secret).unwrap();
-        mac.update(input.as_bytes());
-        format!("{input}.{}", e(&mac.finalize().into_bytes()))
-    }
+    use crate::probes::jwt::tests::{JWT_IO_EXAMPLE, mint};
+    use base64::Engine as _;
 
     fn components(token: &str) -> Vec<&'static str> {
         weaknesses(&parse(token).unwrap()).into_iter().map(|w| w.component).collect()
@@ -360,17 +241,13 @@ pub(crate) mod tests {
 
     #[test]
     fn jwt_io_example_is_weak_and_without_expiry() {
-        // The token jwt.io shows, signed with "your-256-bit-secret".
-        let t = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
-        assert_eq!(weak_secret(&parse(t).unwrap()), Some("your-256-bit-secret"));
-        assert_eq!(components(t), vec!["weak-hmac-secret", "no-expiry"]);
+        assert_eq!(components(JWT_IO_EXAMPLE), vec!["weak-hmac-secret", "no-expiry"]);
     }
 
     #[test]
     fn strong_short_lived_token_is_clean() {
         let t = mint(r#"{"alg":"HS256","typ":"JWT"}"#, r#"{"sub":"u1","iat":1000,"exp":1900}"#, &[7u8; 32]);
         assert!(components(&t).is_empty());
-        assert_eq!(weak_secret(&parse(&t).unwrap()), None);
     }
 
     #[test]
@@ -384,21 +261,5 @@ pub(crate) mod tests {
         assert_eq!(components(&t), vec!["alg-none", "long-lifetime", "sensitive-claims", "key-reference-header"]);
         let w = weaknesses(&parse(&t).unwrap());
         assert!(w.iter().all(|w| !w.detail.contains("\"x\"")));
-    }
-
-    #[test]
-    fn empty_secret_is_found() {
-        let t = mint(r#"{"alg":"HS256"}"#, r#"{"exp":1}"#, b"");
-        assert_eq!(weak_secret(&parse(&t).unwrap()), Some(""));
-    }
-
-    #[test]
-    fn finds_tokens_in_text_and_ignores_lookalikes() {
-        let t = mint(r#"{"alg":"HS256"}"#, r#"{"exp":1}"#, b"k");
-        let text = format!(r#"{{"token":"{t}","v":"eyJub3QiOiJqd3QifQ.eyJ4IjoxfQ.abc","f":"file.tar.gz"}}"#);
-        assert_eq!(find_jwts(&text), vec![t.clone()]);
-        assert!(find_jwts(&format!("Set-Cookie: session={t}; HttpOnly")).contains(&t));
-        // Base64 blobs, UUIDs and dotted versions are not JWTs.
-        assert!(find_jwts("eyJhbGciOiJIUzI1NiJ9 0f8fad5b-d9cb-469f-a165-70867728950e 1.2.3 a.b.c").is_empty());
     }
 }

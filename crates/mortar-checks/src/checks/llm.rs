@@ -12,9 +12,9 @@
 //!   model as "You are ..." and gives it rules) and that the probe did not
 //!   contain is reported with the answer as evidence.
 
-use super::spec_drift::{described, no_description};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::spec::{described, no_description};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use serde_json::{Map, Value, json};

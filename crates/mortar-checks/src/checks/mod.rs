@@ -10,9 +10,6 @@ pub mod dangerous_methods;
 pub mod debug_endpoints;
 pub mod deprecated_live;
 pub mod documented_missing;
-#[cfg(test)]
-pub(crate) mod exchange_fixture;
-pub(crate) mod exposure;
 pub mod forged_token;
 pub mod framework_fingerprint;
 pub mod hsts;
@@ -32,7 +29,6 @@ pub mod request_signing;
 pub mod secrets_in_response;
 pub mod security_headers;
 pub mod security_not_enforced;
-mod spec_drift;
 pub mod spec_exposed;
 pub mod ssrf;
 pub mod stack_trace;
@@ -41,21 +37,3 @@ pub mod unbounded_list;
 pub mod undocumented_endpoints;
 pub mod unversioned_api;
 pub mod version_disclosure;
-
-use crate::check::CheckVerdict;
-
-/// Most endpoints a passive header check looks at: the issue is usually host-wide.
-pub(crate) const MAX_ENDPOINTS_PER_CHECK: usize = 25;
-
-/// The verdict after trying `tried` endpoints of which `failed` got no response.
-pub(crate) fn verdict(what: &str, tried: usize, failed: usize, last_error: Option<String>) -> CheckVerdict {
-    match (tried, failed) {
-        (0, _) => CheckVerdict::Skipped("no endpoint reachable with a safe method".into()),
-        (t, f) if f == t => CheckVerdict::Inconclusive(format!(
-            "no response from any of {t} endpoint(s): {}",
-            last_error.unwrap_or_default()
-        )),
-        (t, 0) => CheckVerdict::Ran(format!("{what} on {t} endpoint(s)")),
-        (t, f) => CheckVerdict::Ran(format!("{what} on {} of {t} endpoint(s) ({f} did not answer)", t - f)),
-    }
-}

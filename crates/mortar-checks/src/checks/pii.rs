@@ -8,10 +8,10 @@
 //! recognised in international form (`+` and 8-15 digits), since national
 //! formats cannot be told from ids, amounts and timestamps.
 
-use super::exposure::{mask, masked_evidence, pages};
-use super::verdict;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::verdict;
+use crate::probes::pages::{mask, masked_evidence, pages};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 

@@ -1,8 +1,8 @@
 //! The API answers over plain http:// instead of redirecting to https://.
 
-use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use mortar_engine::{Exchange, Origin, Request, Response};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -141,7 +141,7 @@ pub fn served_in_plaintext(response: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::exchange_fixture::exchange;
+    use crate::probes::fixture::exchange;
 
     fn plaintext(status: u16, headers: &[(&str, &str)], body: &str) -> bool {
         served_in_plaintext(&exchange("http://h/", status, headers, body).response)

@@ -13,15 +13,18 @@
 //!   documented body does not offer, reads it again, and reports the change
 //!   when it stuck; then writes the original value back.
 
-use super::exposure::{masked_evidence, pages};
-use super::spec_drift::defined_at;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::pages::{masked_evidence, pages};
+use crate::probes::spec::defined_at;
+use crate::probes::write::{
+    documented_properties, read_object, send_write, write_body, write_read_pairs, write_request,
+};
 use mortar_engine::Exchange;
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Identity, Observation, Profile, References, Remediation, Severity,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -175,30 +178,6 @@ fn sensitivity(name: &str) -> Option<Sensitivity> {
     }
 }
 
-/// The properties a schema documents for an object (`allOf`/`oneOf`/`anyOf` merged),
-/// `None` when it says nothing about them (free-form).
-pub(crate) fn documented_properties(schema: &Value) -> Option<Map<String, Value>> {
-    let mut out = Map::new();
-    let mut said = false;
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        out.extend(props.clone());
-        said = true;
-    }
-    for key in ["allOf", "oneOf", "anyOf"] {
-        for sub in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
-            if let Some(props) = documented_properties(sub) {
-                out.extend(props);
-                said = true;
-            }
-        }
-    }
-    // A map type (`additionalProperties: {schema}`) documents any key.
-    if schema.get("additionalProperties").is_some_and(Value::is_object) {
-        return None;
-    }
-    said.then_some(out)
-}
-
 fn items_schema(schema: &Value) -> Option<&Value> {
     schema.get("items").or_else(|| {
         ["allOf", "oneOf", "anyOf"]
@@ -247,7 +226,7 @@ fn credentials_anywhere(value: &Value, path: &str, out: &mut Vec<(String, Sensit
                 let filled = matches!(v, Value::String(s) if s.len() >= 4)
                     || v.is_array() && v.as_array().is_some_and(|a| !a.is_empty());
                 // A key in a known format is data-exposure.secrets-in-response's to report.
-                let known_format = v.as_str().is_some_and(|t| !super::secrets_in_response::find_secrets(t).is_empty());
+                let known_format = v.as_str().is_some_and(|t| !crate::probes::secrets::find_secrets(t).is_empty());
                 if sensitivity(key) == Some(Sensitivity::Credential) && filled && !known_format {
                     out.push((here, Sensitivity::Credential, text(v)));
                 } else {
@@ -385,36 +364,8 @@ fn documented_writable(op: &ScanOperation, name: &str) -> bool {
         .is_some_and(|p| p.get("readOnly") != Some(&Value::Bool(true)))
 }
 
-/// The write's body: the object's documented writable properties as read, plus the change.
-pub(crate) fn write_body(op: &ScanOperation, object: &Map<String, Value>, name: &str, value: &Value) -> Value {
-    let mut body = Map::new();
-    let documented = op.described.request_schema.as_ref().and_then(documented_properties);
-    match documented {
-        Some(props) => {
-            for key in props.keys() {
-                if let Some(v) = object.get(key) {
-                    body.insert(key.clone(), v.clone());
-                }
-            }
-        }
-        // A full replacement with nothing documented: the object as read.
-        None if op.endpoint.method == "PUT" => body = object.clone(),
-        None => {}
-    }
-    body.insert(name.to_string(), value.clone());
-    Value::Object(body)
-}
-
 const MAX_WRITE_OPERATIONS: usize = 3;
 
-/// PUT and PATCH operations with a GET on the same concrete path: what is
-/// written can be read back.
-pub(crate) fn write_read_pairs(ctx: &ScanContext) -> impl Iterator<Item = (&ScanOperation, &ScanOperation)> {
-    ctx.operations.iter().filter(|w| matches!(w.endpoint.method.as_str(), "PUT" | "PATCH")).filter_map(|w| {
-        let read = ctx.operations.iter().find(|r| r.endpoint.method == "GET" && r.endpoint.path == w.endpoint.path)?;
-        (read.target.split('?').next() == w.target.split('?').next()).then_some((w, read))
-    })
-}
 const MAX_PROPERTIES: usize = 3;
 
 async fn run_mass_assignment(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
@@ -430,45 +381,6 @@ async fn run_mass_assignment(ctx: Arc<ScanContext>, reporter: Reporter) -> Check
         tried += probe(&ctx, &reporter, &identity, write, read).await;
     }
     CheckVerdict::Ran(format!("{tried} privilege-like propert(ies) written and read back as `{}`", identity.name))
-}
-
-pub(crate) async fn read_object(
-    check: &'static str,
-    ctx: &ScanContext,
-    identity: &Arc<Identity>,
-    read: &ScanOperation,
-) -> Option<(Arc<Exchange>, Map<String, Value>)> {
-    let request = ctx.request("GET", &read.endpoint).identity(Some(identity.clone()));
-    let ex = ctx.send(check, Some(&read.endpoint), request).await.ok()?;
-    match json(&ex) {
-        Some(Value::Object(map)) if ok(&ex) => Some((Arc::new(ex), map)),
-        _ => None,
-    }
-}
-
-/// The write as `identity` with a JSON body.
-pub(crate) fn write_request(
-    ctx: &ScanContext,
-    identity: &Arc<Identity>,
-    write: &ScanOperation,
-    body: &Value,
-) -> mortar_engine::Request {
-    let mut request = ctx.request(&write.endpoint.method, &write.endpoint).identity(Some(identity.clone()));
-    request.body = serde_json::to_vec(body).unwrap_or_default();
-    request.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
-    request.headers.push(("Content-Type".into(), b"application/json".to_vec()));
-    request
-}
-
-pub(crate) async fn send_write(
-    check: &'static str,
-    ctx: &ScanContext,
-    identity: &Arc<Identity>,
-    write: &ScanOperation,
-    body: &Value,
-) -> Option<Exchange> {
-    let request = write_request(ctx, identity, write, body);
-    ctx.send(check, Some(&write.endpoint), request).await.ok()
 }
 
 /// Tries the privilege-like properties of one object; returns how many were written.
@@ -599,13 +511,10 @@ mod tests {
     }
 
     #[test]
-    fn the_write_carries_documented_properties_as_read_and_the_change() {
+    fn read_only_properties_are_not_documented_writable() {
         let mut op = ScanOperation::bare("PATCH", "/me");
         op.described.request_schema = Some(json!({"properties": {"display_name": {}, "role": {"readOnly": true}}}));
-        let object: Map<String, Value> =
-            serde_json::from_value(json!({"id": 7, "display_name": "Ann", "role": "member"})).unwrap_or_default();
         assert!(!documented_writable(&op, "role"), "read-only is not writable");
         assert!(documented_writable(&op, "display_name"));
-        assert_eq!(write_body(&op, &object, "role", &json!("admin")), json!({"display_name": "Ann", "role": "admin"}));
     }
 }

@@ -13,9 +13,9 @@
 //! none carried a rate-limit header (`RateLimit-*`, `X-RateLimit-*`,
 //! `Retry-After`), and the answers stayed alike (no lock-out or captcha).
 
-use super::spec_drift::{defined_at, described, no_description};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::spec::{defined_at, described, no_description};
 use mortar_engine::Exchange;
 use mortar_model::{
     Category, CheckInfo, Confidence, Identity, Observation, Profile, References, Remediation, Severity,

@@ -11,9 +11,9 @@
 //! validly signed request 2xx and refused the request without its signature.
 //! Nothing is claimed about timing leaks: they are not measurable from here.
 
-use super::jwt_weaknesses::WEAK_SECRETS;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{ScanContext, ScanOperation, SignedSample};
+use crate::probes::jwt::WEAK_SECRETS;
 use mortar_engine::{EngineError, Exchange, HttpVersion, Request};
 use mortar_model::{
     Category, CheckInfo, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation, Severity,

@@ -1,9 +1,9 @@
 //! Missing `X-Content-Type-Options: nosniff` on API responses, and HTML
 //! responses (error pages included) that any site may frame.
 
-use super::MAX_ENDPOINTS_PER_CHECK;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::MAX_ENDPOINTS_PER_CHECK;
 use mortar_engine::{Exchange, Request, Response};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -175,7 +175,7 @@ fn framing_protected(response: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::exchange_fixture::exchange;
+    use crate::probes::fixture::exchange;
 
     fn missing(headers: &[(&str, &str)], body: &str) -> Vec<&'static str> {
         missing_headers(&exchange("https://h/", 200, headers, body).response)

@@ -1,9 +1,9 @@
 //! API description documents and interactive consoles served to anyone,
 //! proven by their content (never by status alone).
 
-use super::verdict;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::verdict;
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,

@@ -12,9 +12,9 @@
 //! never another address. Without a canary the target can reach (a remote
 //! target and no `--canary-listen`), nothing is sent and coverage says why.
 
-use super::spec_drift::defined_at;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::spec::defined_at;
 use mortar_engine::{Exchange, Request};
 use mortar_model::{Category, CheckInfo, Endpoint, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;

@@ -2,10 +2,10 @@
 //! provoked only with safe GET requests: a quote in a query parameter, a
 //! non-numeric value where an id was, and an unknown path.
 
-use super::exposure::pages;
-use super::verdict;
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::verdict;
+use crate::probes::pages::pages;
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,

@@ -4,9 +4,9 @@
 //! no way to ask for a page, or an answer over mortar's 1 MiB body limit.
 //! Read from the answers the scan already fetches; nothing else is sent.
 
-use super::spec_drift::{defined_at, described, no_description};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::spec::{defined_at, described, no_description};
 use mortar_model::{Category, CheckInfo, Observation, Profile, References, Remediation, Severity};
 use serde_json::Value;
 use std::sync::Arc;

@@ -1,9 +1,9 @@
 //! Undocumented live paths next to documented ones: other API versions and
 //! common internal siblings.
 
-use super::spec_drift::{described, no_description};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::spec::{described, no_description};
 use mortar_engine::Request;
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -118,7 +118,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
 
 #[cfg(test)]
 mod tests {
-    use super::other_versions;
+    use super::*;
 
     #[test]
     fn versions_move_both_ways_but_not_below_one() {

@@ -1,8 +1,8 @@
 //! APIs whose paths, parameters and answers carry no version at all.
 
-use super::spec_drift::{answered, described, no_description};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::spec::{answered, described, no_description};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;

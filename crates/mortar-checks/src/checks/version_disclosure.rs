@@ -1,8 +1,8 @@
 //! Software versions announced in response headers.
 
-use super::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
 use mortar_engine::Request;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::collections::BTreeSet;
@@ -113,7 +113,7 @@ pub fn disclosed_version(header: &str, value: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::disclosed_version;
+    use super::*;
 
     #[test]
     fn finds_versions_not_bare_names() {

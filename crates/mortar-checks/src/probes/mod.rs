@@ -4,9 +4,18 @@
 //! Checks import from here, from [`crate::check`] and [`crate::context`],
 //! never from one another.
 
+pub(crate) mod baseline;
 pub mod canary;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod issuer;
+pub(crate) mod json;
+pub(crate) mod jwt;
 pub(crate) mod mtls;
+pub(crate) mod pages;
+pub(crate) mod secrets;
+pub(crate) mod spec;
 pub(crate) mod tls;
 pub(crate) mod tls_hello;
+pub(crate) mod write;
 pub(crate) mod x509;

@@ -326,8 +326,8 @@ pub(crate) fn same_answer(a: &Exchange, b: &Exchange) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::x509::{LeafFacts, leaf_facts, now_unix};
     use super::*;
+    use crate::probes::x509::{LeafFacts, leaf_facts, now_unix};
     use rcgen::{DistinguishedName, DnType};
     use x509_parser::prelude::{FromDer, X509Certificate};
 

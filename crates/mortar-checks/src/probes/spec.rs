@@ -1,4 +1,4 @@
-//! Helpers shared by the checks that compare the API description with what
+//! The spec sweep helpers shared by the checks that compare the API description with what
 //! the API does (they all judge the reachability sweep).
 
 use crate::check::CheckVerdict;

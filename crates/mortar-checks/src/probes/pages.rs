@@ -3,7 +3,7 @@
 //! their JSON), masking of values the *target* leaks (the engine only knows
 //! the scan's own secrets), and evidence with those values masked.
 
-use super::MAX_ENDPOINTS_PER_CHECK;
+use super::baseline::MAX_ENDPOINTS_PER_CHECK;
 use crate::context::ScanContext;
 use mortar_engine::Exchange;
 use mortar_model::{Endpoint, Evidence};
