@@ -1,23 +1,21 @@
-//! `request-signing.*`: how an API verifies HMAC request signatures, probed
-//! black-box from one signing identity (mortar signs, so it can make fresh
-//! signatures) or from one captured signed request (`--signed-sample`, no
-//! secret: only probes that need no new signature, plus guessed keys when
-//! the scheme is described).
+//! The request-signing probe session: how an API verifies HMAC request
+//! signatures, probed black-box from one signing identity (mortar signs, so
+//! it can make fresh signatures) or from one captured signed request
+//! (`--signed-sample`, no secret: only probes that need no new signature,
+//! plus guessed keys when the scheme is described).
 //!
-//! One probe session serves the six checks, because a captured request can
-//! be spent once on a server with a nonce store: the session orders its
-//! probes so that those which cannot consume a nonce on a sound verifier go
-//! first. Every verdict rests on a control: the same operation answered a
+//! One probe session serves the six `request-signing.*` checks, because a
+//! captured request can be spent once on a server with a nonce store: the
+//! session orders its probes so that those which cannot consume a nonce on a
+//! sound verifier go first. Every verdict rests on a control: the same operation answered a
 //! validly signed request 2xx and refused the request without its signature.
 //! Nothing is claimed about timing leaks: they are not measurable from here.
 
-use crate::check::{Check, CheckVerdict};
-use crate::context::{ScanContext, ScanOperation, SignedSample};
+use crate::check::CheckVerdict;
+use crate::context::{Reporter, ScanContext, ScanOperation, SignedSample};
 use crate::probes::jwt::WEAK_SECRETS;
 use mortar_engine::{EngineError, Exchange, HttpVersion, Request};
-use mortar_model::{
-    Category, CheckInfo, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation, Severity,
-};
+use mortar_model::{Endpoint, Evidence, Identity, Observation, Profile, Severity};
 use mortar_signing::{Algorithm, FixedClock, FixedNonce, Scheme, SignatureFormat, Signer};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -31,140 +29,6 @@ const DOWNGRADE: &str = "request-signing.algorithm-downgrade";
 const WEAK: &str = "request-signing.weak-secret";
 /// Every check of the session, for the verdicts.
 const IDS: [&str; 6] = [BYPASS, COMPONENT, REPLAYED, STALE, DOWNGRADE, WEAK];
-
-const REFERENCES: References =
-    References { owasp_api: &["API2:2023", "API8:2023"], cwe: &["CWE-345", "CWE-347", "CWE-294"] };
-
-macro_rules! signing_check {
-    ($name:ident, $id:expr, $severity:expr, $title:literal, $description:expr, $summary:expr, $actix:expr, $axum:expr) => {
-        /// A request-signing check (see the module documentation).
-        pub static $name: Check = Check {
-            info: CheckInfo {
-                id: $id,
-                category: Category::RequestSigning,
-                severity: $severity,
-                profile: Profile::Standard,
-                title: $title,
-                description: $description,
-                remediation: Remediation { summary: $summary, actix_web: $actix, axum: $axum },
-                references: REFERENCES,
-            },
-            module: module_path!(),
-            run: |ctx, reporter| {
-                Box::pin(async move {
-                    let outcome = shared(&ctx).await;
-                    for observation in outcome.observations.get($id).into_iter().flatten() {
-                        reporter.observe(observation.clone());
-                    }
-                    outcome.verdicts.get($id).cloned().unwrap_or_else(|| outcome.default_verdict.clone())
-                })
-            },
-        };
-    };
-}
-
-signing_check!(
-    SIGNATURE_BYPASS,
-    BYPASS,
-    Severity::Critical,
-    "Invalid request signature accepted",
-    "On an operation that answers a validly signed request and refuses one without its signature, sends the \
-     request with the signature emptied, truncated to half its length, and replaced by garbage of the same \
-     length. Any of them answered 2xx means the verifier does not compare the whole signature (a prefix or \
-     length-dependent comparison, or a parse error that falls through to success).",
-    "Compute the MAC over the received bytes and compare it whole, in constant time, with the decoded \
-     signature; refuse a signature of the wrong length or encoding before comparing.",
-    "In the extractor or middleware that guards your scope, decode the signature (hex/base64) and call \
-     `Hmac::<Sha256>::verify_slice(&sig)`, which checks the length and compares in constant time; answer \
-     `HttpResponse::Unauthorized()` on any error.",
-    "In a `FromRequest` extractor (it owns the body) decode the signature and call \
-     `Hmac::<Sha256>::verify_slice(&sig)`; reject with `StatusCode::UNAUTHORIZED` on any error."
-);
-
-signing_check!(
-    UNSIGNED_COMPONENT,
-    COMPONENT,
-    Severity::High,
-    "Request component not covered by the signature",
-    "Signs a request, then changes one component at a time (a query parameter added, duplicated or \
-     reordered; the method; one body byte and an equivalent re-encoding of a JSON body where writes are \
-     allowed) and sends it with the original signature. A 2xx means the server acts on something the \
-     signature does not cover: an attacker who sees one signed request can redirect it.",
-    "Sign (and verify) the method, the path, the raw query string, the headers the handler reads and a \
-     digest of the exact body bytes; verify over the bytes received, never over a re-parsed or re-serialised \
-     form.",
-    "Read the raw parts before any extractor parses them: `req.method()`, `req.uri().path()`, \
-     `req.query_string()` and the `web::Bytes` body, build the string to sign from them and verify before \
-     deserialising the JSON.",
-    "Take `Method`, `Uri` (`uri.path()`, `uri.query()`), `HeaderMap` and `Bytes` in the verifying extractor, \
-     build the string to sign from those raw values and verify before `serde_json::from_slice`."
-);
-
-signing_check!(
-    REPLAY,
-    REPLAYED,
-    Severity::Medium,
-    "Signed request accepted again (replay)",
-    "Sends one validly signed request twice (at once, and again after a pause when the first replay is \
-     refused), and with a signing identity also two fresh signatures that reuse one nonce. Both answered 2xx \
-     means a captured request can be replayed: writes repeat, reads leak again. Writes are replayed only in \
-     the active profile.",
-    "Sign a timestamp and a nonce; refuse timestamps outside a short window (300 s) and remember each nonce \
-     for that window in a shared store (your database or Redis), checked and inserted atomically after the \
-     MAC verifies.",
-    "After `verify_slice` succeeds, `INSERT INTO seen_nonces (nonce, seen_at) VALUES ($1, $2)` with a unique \
-     key (a conflict means replay: answer 401), in the same transaction as the state change; purge rows older \
-     than the window.",
-    "After `verify_slice` succeeds, insert the nonce into a unique-keyed table (or `SET nonce 1 NX EX 300` in \
-     Redis) from the extractor; a conflict means replay: reject with `StatusCode::UNAUTHORIZED`."
-);
-
-signing_check!(
-    STALE_TIMESTAMP,
-    STALE,
-    Severity::Medium,
-    "Old or future signature timestamps accepted",
-    "Signs requests with a timestamp an hour old and an hour ahead (fresh nonce each), and measures the \
-     tolerance window by bisection (reported in coverage). From a captured request, reports when a capture \
-     over an hour old is still accepted. A window wider than 15 minutes lets a captured request be replayed \
-     long after it was made.",
-    "Refuse a signed timestamp more than 300 s away from the server clock, in either direction, after the \
-     MAC verifies and before anything else.",
-    "Parse the signed timestamp in the verifying extractor and reject `(now - ts).abs() > 300` with \
-     `HttpResponse::Unauthorized()`; pair it with a nonce store so the window cannot be replayed within.",
-    "Parse the signed timestamp in the verifying extractor and reject `(now - ts).abs() > 300` with \
-     `StatusCode::UNAUTHORIZED`; pair it with a nonce store so the window cannot be replayed within."
-);
-
-signing_check!(
-    ALGORITHM_DOWNGRADE,
-    DOWNGRADE,
-    Severity::High,
-    "Weaker signature algorithm accepted",
-    "When the signature names its algorithm (`sha256=...`), sends a fresh HMAC-SHA-1 signature labelled \
-     `sha1=`. A 2xx means the client chooses the algorithm: a verifier must fix it.",
-    "Fix the algorithm on the server: accept exactly the one label you issue and refuse any other.",
-    "Match the label literally (`sig.strip_prefix(\"sha256=\")`) and answer 401 otherwise; never pick the \
-     hash from the request.",
-    "Match the label literally (`sig.strip_prefix(\"sha256=\")`) and reject otherwise; never pick the hash \
-     from the request."
-);
-
-signing_check!(
-    WEAK_SECRET,
-    WEAK,
-    Severity::Critical,
-    "Signatures made with an empty or default key accepted",
-    "Signs a fresh request with the empty key and with well-known default secrets (`secret`, `changeme`, \
-     ...), using the scheme the identity describes. A 2xx means anyone can sign requests: the key is empty \
-     (an unset environment variable) or a default, perhaps as a leftover entry in a rotation list.",
-    "Load a random key of at least 32 bytes from a secret store, refuse to start when it is missing or \
-     empty, and drop retired keys from the rotation list.",
-    "Read the key at start-up (`std::env::var(\"HMAC_KEY\")`), `panic!`/exit when it is absent or shorter \
-     than 32 bytes, and keep it in `web::Data`; never default it to `\"\"` or `unwrap_or_default()`.",
-    "Read the key at start-up, exit when it is absent or shorter than 32 bytes, and keep it in the router \
-     `State`; never default it to `\"\"` or `unwrap_or_default()`."
-);
 
 /// Operations probed for a guarded one: verification is usually one middleware.
 const MAX_OPS: usize = 4;
@@ -185,8 +49,14 @@ pub(crate) struct Outcome {
     default_verdict: CheckVerdict,
 }
 
-async fn shared(ctx: &Arc<ScanContext>) -> Arc<Outcome> {
-    ctx.shared(|| Session::run(ctx)).await
+/// Check `id`'s part of the session (run once per scan, by whichever of the
+/// six checks asks first): its observations, reported, and its verdict.
+pub(crate) async fn judge(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> CheckVerdict {
+    let outcome = ctx.shared(|| Session::run(&ctx)).await;
+    for observation in outcome.observations.get(id).into_iter().flatten() {
+        reporter.observe(observation.clone());
+    }
+    outcome.verdicts.get(id).cloned().unwrap_or_else(|| outcome.default_verdict.clone())
 }
 
 fn accepted(ex: &Exchange) -> bool {
