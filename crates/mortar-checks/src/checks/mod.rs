@@ -35,5 +35,6 @@ pub mod stack_trace;
 pub mod tls_posture;
 pub mod unbounded_list;
 pub mod undocumented_endpoints;
+pub mod unsafe_consumption;
 pub mod unversioned_api;
 pub mod version_disclosure;

@@ -16,6 +16,7 @@ pub(crate) mod pages;
 pub(crate) mod request_signing;
 pub(crate) mod secrets;
 pub(crate) mod spec;
+pub(crate) mod ssrf;
 pub(crate) mod tls;
 pub(crate) mod tls_hello;
 pub(crate) mod write;

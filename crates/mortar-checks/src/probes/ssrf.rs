@@ -8,78 +8,24 @@
 //! answers the first fetch with a redirect; following it is what defeats
 //! host allow-lists: `unsafe-consumption.redirect-followed`.
 //!
+//! This module is the probe session both checks judge (once per scan,
+//! through `ScanContext::shared`).
+//!
 //! No payload names anything but the canary: never the target's own host,
 //! never another address. Without a canary the target can reach (a remote
 //! target and no `--canary-listen`), nothing is sent and coverage says why.
 
-use crate::check::{Check, CheckVerdict};
-use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::probes::spec::defined_at;
+use crate::context::{ScanContext, ScanOperation};
 use mortar_engine::{Exchange, Request};
-use mortar_model::{Category, CheckInfo, Endpoint, Observation, Profile, References, Remediation, Severity};
+use mortar_model::{Endpoint, Profile};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The SSRF check.
-pub static SSRF: Check = Check {
-    info: CheckInfo {
-        id: "ssrf.canary-fetch",
-        category: Category::Ssrf,
-        severity: Severity::High,
-        profile: Profile::Standard,
-        title: "Server-side request forgery: the server fetches caller-supplied URLs",
-        description: "Gives URL-like inputs (query parameters named like URLs or documented as `format: uri`, \
-            parameters whose value is a URL; in the active profile also string properties of JSON bodies) the \
-            URL of a canary HTTP listener mortar runs, with a fresh token per input, and waits up to 3 s for the \
-            server to fetch it. A fetch of the token is the proof. The canary runs on loopback beside a \
-            loopback target, or where --canary-listen/--canary-url say; without one SSRF is not tested. No \
-            payload names any other address.",
-        remediation: Remediation {
-            summary: "Fetch only what the feature needs: parse the URL, allow a fixed list of schemes and hosts, \
-                resolve the host and refuse private, loopback and link-local addresses (check the address you \
-                connect to, not the name), and do not follow redirects.",
-            actix_web: "Validate with `url::Url::parse`, match `host_str()` against an allow-list, and fetch with a \
-                `reqwest::Client` built with `.redirect(reqwest::redirect::Policy::none())` and a resolver or \
-                connector that refuses non-public IPs; return 400 from the handler for anything else.",
-            axum: "Validate the `Query`/`Json` URL with `url::Url::parse` against an allow-list of hosts before the \
-                handler fetches, use a shared `reqwest::Client` with `redirect::Policy::none()` and a DNS resolver \
-                that drops private and loopback addresses, and answer `StatusCode::BAD_REQUEST` otherwise.",
-        },
-        references: References { owasp_api: &["API7:2023"], cwe: &["CWE-918"] },
-    },
-    module: module_path!(),
-    run: |ctx, reporter| Box::pin(run_ssrf(ctx, reporter)),
-};
-
-/// The redirect-following check.
-pub static REDIRECT_FOLLOWED: Check = Check {
-    info: CheckInfo {
-        id: "unsafe-consumption.redirect-followed",
-        category: Category::UnsafeConsumption,
-        severity: Severity::Medium,
-        profile: Profile::Standard,
-        title: "Server-side fetch follows redirects from a caller-supplied URL",
-        description: "From the ssrf.canary-fetch probes: the canary answers the first fetch of a token with a \
-            redirect to a second URL of its own. A fetch of that second URL shows the server follows redirects \
-            from third-party answers, which lets a URL that passes a host allow-list lead anywhere (internal \
-            services, cloud metadata).",
-        remediation: Remediation {
-            summary: "Treat what a third party answers as untrusted: disable redirects in server-side fetches, or \
-                validate every hop's scheme, host and resolved address against the same rules as the first URL.",
-            actix_web: "Build the outgoing `reqwest::Client` with `.redirect(reqwest::redirect::Policy::none())` (or a \
-                custom policy that re-checks each `attempt.url()` against the allow-list) and treat 3xx as a failure.",
-            axum: "Build the shared `reqwest::Client` in the app state with `.redirect(reqwest::redirect::Policy::none())` \
-                (or a custom policy that re-validates each hop) and treat 3xx answers as failures in the handler.",
-        },
-        references: References { owasp_api: &["API10:2023", "API7:2023"], cwe: &["CWE-918", "CWE-601"] },
-    },
-    module: module_path!(),
-    run: |ctx, reporter| Box::pin(run_redirect(ctx, reporter)),
-};
-
+/// The check whose requests the probes count as, whichever check starts the session.
+const TAG: &str = "ssrf.canary-fetch";
 /// How long the canary is watched after the last probe.
-const WAIT: Duration = Duration::from_secs(3);
+pub(crate) const WAIT: Duration = Duration::from_secs(3);
 /// Most inputs probed per scan.
 const MAX_PROBES: usize = 30;
 
@@ -126,14 +72,16 @@ pub(crate) enum Input {
 }
 
 impl Input {
-    fn describe(&self) -> String {
+    /// Where the URL went, in words.
+    pub(crate) fn describe(&self) -> String {
         match self {
             Input::Query(n) => format!("query parameter `{n}`"),
             Input::Body(n) => format!("body property `{n}`"),
         }
     }
 
-    fn name(&self) -> &str {
+    /// The input's name (the finding component).
+    pub(crate) fn name(&self) -> &str {
         match self {
             Input::Query(n) | Input::Body(n) => n,
         }
@@ -142,17 +90,23 @@ impl Input {
 
 /// One input given a canary URL, and what came of it.
 pub(crate) struct Probe {
-    endpoint: Endpoint,
-    input: Input,
+    /// The operation probed.
+    pub endpoint: Endpoint,
+    /// The input given the URL.
+    pub input: Input,
     token: String,
-    url: String,
-    exchange: Option<Arc<Exchange>>,
-    hits: Vec<crate::probes::canary::Hit>,
+    /// The canary URL it was given.
+    pub url: String,
+    /// The target's answer to the probe.
+    pub exchange: Option<Arc<Exchange>>,
+    /// What the canary received for the probe's token.
+    pub hits: Vec<super::canary::Hit>,
 }
 
 /// Every probe of the scan, or why none was sent.
 pub(crate) struct Outcome {
-    probes: Result<Vec<Probe>, String>,
+    /// The probes, or why none was sent (the checks' skip reason).
+    pub probes: Result<Vec<Probe>, String>,
 }
 
 fn query_pairs(target: &str) -> (String, Vec<(String, String)>) {
@@ -261,7 +215,8 @@ fn token() -> String {
     digest.iter().take(10).map(|b| format!("{b:02x}")).collect()
 }
 
-async fn outcome(ctx: &ScanContext) -> Arc<Outcome> {
+/// The scan's SSRF probes: sent by the first check that asks, shared by both.
+pub(crate) async fn outcome(ctx: &ScanContext) -> Arc<Outcome> {
     ctx.shared(|| probe_all(ctx)).await
 }
 
@@ -289,7 +244,7 @@ async fn probe_all(ctx: &ScanContext) -> Outcome {
             let token = token();
             let url = canary.url(&token);
             let request = probe_request(ctx, op, &input, &url);
-            let exchange = ctx.send(SSRF.info.id, Some(&op.endpoint), request).await.ok().map(Arc::new);
+            let exchange = ctx.send(TAG, Some(&op.endpoint), request).await.ok().map(Arc::new);
             Probe { endpoint: op.endpoint.clone(), input, token, url, exchange, hits: Vec::new() }
         }
     });
@@ -304,7 +259,8 @@ async fn probe_all(ctx: &ScanContext) -> Outcome {
     Outcome { probes: Ok(probes) }
 }
 
-fn hit_text(hit: &crate::probes::canary::Hit) -> String {
+/// One canary hit in words: method, peer, User-Agent.
+pub(crate) fn hit_text(hit: &super::canary::Hit) -> String {
     format!(
         "{} from {}{}",
         hit.method,
@@ -313,97 +269,13 @@ fn hit_text(hit: &crate::probes::canary::Hit) -> String {
     )
 }
 
-fn reproduce(ctx: &ScanContext, probe: &Probe) -> String {
+/// The probe's curl line.
+pub(crate) fn reproduce(ctx: &ScanContext, probe: &Probe) -> String {
     let op = ctx.operation(&probe.endpoint);
     match op {
         Some(op) => ctx.curl(&probe_request(ctx, op, &probe.input, &probe.url)),
         None => String::new(),
     }
-}
-
-fn place(ctx: &ScanContext, endpoint: &Endpoint) -> String {
-    ctx.operation(endpoint)
-        .filter(|o| o.source.is_some())
-        .map(|o| format!(" (defined at {})", defined_at(o)))
-        .unwrap_or_default()
-}
-
-async fn run_ssrf(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let outcome = outcome(&ctx).await;
-    let probes = match &outcome.probes {
-        Ok(p) => p,
-        Err(why) => return CheckVerdict::Skipped(why.clone()),
-    };
-    for probe in probes.iter().filter(|p| !p.hits.is_empty()) {
-        let Some(exchange) = &probe.exchange else { continue };
-        let first = &probe.hits[0];
-        let note = format!(
-            "The request gave the {} the canary URL {}; the canary then received {}.",
-            probe.input.describe(),
-            probe.url,
-            hit_text(first)
-        );
-        let mut observation = Observation::confirmed(
-            probe.endpoint.clone(),
-            format!(
-                "{} {}{} fetched the URL given in its {}: mortar's canary received a request for that probe's \
-                 token ({}) after the call. Whoever calls this operation can make the server send requests to \
-                 any address it can reach. To reproduce, put a URL you watch in place of the canary's (which \
-                 stopped with the scan).",
-                probe.endpoint.method,
-                probe.endpoint.path,
-                place(&ctx, &probe.endpoint),
-                probe.input.describe(),
-                hit_text(first)
-            ),
-            vec![ctx.evidence(exchange, note)],
-            reproduce(&ctx, probe),
-        );
-        observation.component = Some(probe.input.name().to_string());
-        reporter.observe(observation);
-    }
-    let hit = probes.iter().filter(|p| !p.hits.is_empty()).count();
-    CheckVerdict::Ran(format!(
-        "{} URL-like input(s) given a canary URL, {hit} fetched (waited up to {} s)",
-        probes.len(),
-        WAIT.as_secs()
-    ))
-}
-
-async fn run_redirect(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let outcome = outcome(&ctx).await;
-    let probes = match &outcome.probes {
-        Ok(p) => p,
-        Err(why) => return CheckVerdict::Skipped(why.clone()),
-    };
-    let fetched: Vec<&Probe> = probes.iter().filter(|p| !p.hits.is_empty()).collect();
-    if fetched.is_empty() {
-        return CheckVerdict::Skipped("no server-side fetch was seen to judge (see ssrf.canary-fetch)".into());
-    }
-    for probe in &fetched {
-        let Some(followed) = probe.hits.iter().find(|h| h.followed) else { continue };
-        let Some(exchange) = &probe.exchange else { continue };
-        let mut observation = Observation::confirmed(
-            probe.endpoint.clone(),
-            format!(
-                "{} {} fetched the canary URL given in its {} and followed the canary's redirect to a second \
-                 URL ({}). A URL that passes an allow-list can therefore lead the server anywhere the redirect \
-                 says.",
-                probe.endpoint.method,
-                probe.endpoint.path,
-                probe.input.describe(),
-                hit_text(followed)
-            ),
-            vec![ctx.evidence(
-                exchange,
-                format!("The canary answered {} with a 302 and then received the redirect's target.", probe.url),
-            )],
-            reproduce(&ctx, probe),
-        );
-        observation.component = Some(probe.input.name().to_string());
-        reporter.observe(observation);
-    }
-    CheckVerdict::Ran(format!("{} server-side fetch(es) judged for redirect following", fetched.len()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,3 @@
+//! `ssrf.*`: one module per check.
+
+pub mod canary_fetch;

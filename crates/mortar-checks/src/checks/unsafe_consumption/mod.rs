@@ -1,0 +1,3 @@
+//! `unsafe-consumption.*`: one module per check.
+
+pub mod redirect_followed;
