@@ -51,8 +51,8 @@ pub static CHECKS: &[&Check] = &[
     &checks::request_signing::stale_timestamp::CHECK,
     &checks::request_signing::algorithm_downgrade::CHECK,
     &checks::request_signing::weak_secret::CHECK,
-    &checks::race_plans::LIMIT_OVERRUN,
-    &checks::race_plans::TOCTOU,
+    &checks::race_condition::limit_overrun::CHECK,
+    &checks::race_condition::toctou::CHECK,
 ];
 
 /// Looks a check up by id.

@@ -23,7 +23,7 @@ pub mod mtls_revoked;
 pub mod pii;
 pub mod plaintext_http;
 pub mod property_authorization;
-pub mod race_plans;
+pub mod race_condition;
 pub mod rate_limit;
 pub mod request_signing;
 pub mod secrets_in_response;

@@ -13,6 +13,7 @@ pub(crate) mod json;
 pub(crate) mod jwt;
 pub(crate) mod mtls;
 pub(crate) mod pages;
+pub(crate) mod race;
 pub(crate) mod request_signing;
 pub(crate) mod secrets;
 pub(crate) mod spec;

@@ -1,4 +1,5 @@
-//! `race-condition.limit-overrun` and `race-condition.toctou`: a limited
+//! The race machinery of `race-condition.limit-overrun` and
+//! `race-condition.toctou`: a limited
 //! action (or a check-then-act pair such as cancel and ship) raced with one
 //! synchronized burst, against a sequential control of the same size.
 //!
@@ -11,90 +12,19 @@
 //! what the API allows when requests do not overlap, so the difference is
 //! the race. Nothing seen is "not observed", never "safe".
 
-use crate::check::{Check, CheckVerdict};
+use crate::check::CheckVerdict;
 use crate::context::reproduce::shell_quote;
 use crate::context::{RacePlan, RaceStep, Reporter, ScanContext};
 use mortar_engine::{BurstMode, BurstOptions, BurstReport, Exchange, Request, Response};
-use mortar_model::{
-    Category, CheckInfo, Confidence, Endpoint, Evidence, Identity, Observation, Profile, References, Remediation,
-    Severity,
-};
+use mortar_model::{Confidence, Endpoint, Evidence, Identity, Observation};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The limit-overrun check: plans with one raced request, and candidates from the description.
 const LIMIT_ID: &str = "race-condition.limit-overrun";
+/// The check-then-act check: plans whose burst lists several requests.
 const TOCTOU_ID: &str = "race-condition.toctou";
-
-/// One action raced against itself.
-pub static LIMIT_OVERRUN: Check = Check {
-    info: CheckInfo {
-        id: LIMIT_ID,
-        category: Category::RaceCondition,
-        severity: Severity::High,
-        profile: Profile::Active,
-        title: "Limit overrun by concurrent requests (race condition)",
-        description: "For each race plan in mortar.toml, makes a fresh resource through the API and sends the \
-            limited action `--race-burst` times one after another (the control), then makes another and sends \
-            the same requests as one synchronized burst (HTTP/2 single-packet where the server offers h2; \
-            HTTP/1.1 last-byte in every second round, since a server that runs one connection's streams one \
-            after another is raced better across connections). More \
-            successes in the burst than in the control and than the plan's limit, a state read back (the \
-            plan's `state`) that moved further than under the control, or two successes carrying one value \
-            that must be unique (the plan's `unique`) prove that the check and the use are not atomic. A plan \
-            may issue a never-seen client certificate per fresh resource, for state set up lazily on an \
-            identity's first request. Several rounds; the finding gives the win rate and every burst is listed in \
-            coverage. Active profile only: it changes state.",
-        remediation: Remediation {
-            summary: "Make the check part of the write: one conditional UPDATE (`... WHERE uses_left > 0`, \
-                succeed only when a row changed) or a row lock (`SELECT ... FOR UPDATE`) inside one transaction \
-                that also records the use. An in-process mutex held across an await is not a fix: it serialises \
-                one process and nothing else.",
-            actix_web: "In the handler, `let mut tx = pool.begin().await?;` then `sqlx::query(\"UPDATE coupons SET \
-                uses_left = uses_left - 1 WHERE id = $1 AND uses_left > 0\")`, return `HttpResponse::Conflict()` \
-                when `rows_affected() == 0`, insert the redemption with `&mut *tx`, and `tx.commit().await?`.",
-            axum: "In the handler, `let mut tx = state.pool.begin().await?;` then a conditional `UPDATE ... WHERE \
-                uses_left > 0` with `rows_affected()` checked (answer `StatusCode::CONFLICT` on 0), the redemption \
-                inserted in the same transaction, then `tx.commit().await?`.",
-        },
-        references: References { owasp_api: &["API6:2023", "API4:2023"], cwe: &["CWE-362", "CWE-367"] },
-    },
-    module: module_path!(),
-    run: |ctx, reporter| Box::pin(run(ctx, reporter, LIMIT_ID)),
-};
-
-/// Two operations that check the same state, raced against each other.
-pub static TOCTOU: Check = Check {
-    info: CheckInfo {
-        id: TOCTOU_ID,
-        category: Category::RaceCondition,
-        severity: Severity::High,
-        profile: Profile::Active,
-        title: "Check-then-act race between operations (TOCTOU)",
-        description: "For each race plan whose burst lists several requests (cancel and ship of one order, \
-            refund and cancel, transfers from one balance), sends them one after another on a fresh resource \
-            (the control), then together as one synchronized burst on another (rounds alternate single-packet \
-            and last-byte, as for limit overruns). Confirmed when the control lets \
-            only one operation through and the burst gets more successes than the control and the plan's limit \
-            (both operations, or one several times: each checked a state another was about to change), when a \
-            state read back moved further than under the control, or when two successes carry a value that \
-            must be unique. Active profile only.",
-        remediation: Remediation {
-            summary: "Put the state condition in the write and make the operations exclusive: `UPDATE orders SET \
-                status = 'cancelled' WHERE id = $1 AND status = 'pending'` (and the same for shipping), succeeding \
-                only when a row changed, or lock the row (`SELECT ... FOR UPDATE`) in one transaction with the \
-                change. Re-checking in application code, or an in-process mutex, is not a fix.",
-            actix_web: "In each handler, one `sqlx::query(\"UPDATE orders SET status = 'shipped' WHERE id = $1 AND \
-                status = 'pending'\")` in the transaction that does the work; answer `HttpResponse::Conflict()` \
-                when `rows_affected() == 0`.",
-            axum: "In each handler, a conditional `UPDATE ... WHERE status = 'pending'` inside `pool.begin()`, \
-                answering `StatusCode::CONFLICT` when `rows_affected() == 0`.",
-        },
-        references: References { owasp_api: &["API6:2023"], cwe: &["CWE-367", "CWE-362"] },
-    },
-    module: module_path!(),
-    run: |ctx, reporter| Box::pin(run(ctx, reporter, TOCTOU_ID)),
-};
 
 /// How long the server may take to answer a whole burst.
 const BURST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -480,7 +410,8 @@ async fn round(
     })
 }
 
-async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> CheckVerdict {
+/// Runs check `id`'s race plans (each check its own: they share no state).
+pub(crate) async fn run(ctx: Arc<ScanContext>, reporter: Reporter, id: &'static str) -> CheckVerdict {
     // A plan with one request is a limit overrun; with several, a race between operations.
     let candidates = if id == LIMIT_ID { spec_candidates(&ctx) } else { Vec::new() };
     let plans: Vec<&RacePlan> = ctx

@@ -1,0 +1,4 @@
+//! `race-condition.*`: one module per check.
+
+pub mod limit_overrun;
+pub mod toctou;
