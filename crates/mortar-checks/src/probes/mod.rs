@@ -11,6 +11,7 @@ pub(crate) mod fixture;
 pub mod issuer;
 pub(crate) mod json;
 pub(crate) mod jwt;
+pub(crate) mod llm;
 pub(crate) mod mtls;
 pub(crate) mod pages;
 pub(crate) mod race;
