@@ -5,6 +5,7 @@
 //! never from one another.
 
 pub(crate) mod baseline;
+pub(crate) mod bola;
 pub mod canary;
 #[cfg(test)]
 pub(crate) mod fixture;
