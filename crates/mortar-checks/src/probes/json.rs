@@ -1,5 +1,6 @@
 //! JSON walking: the distinctive leaf values of a body, which the access-control
-//! checks compare between identities.
+//! checks compare between identities, and property names as the
+//! property-authorization checks match them.
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -25,6 +26,11 @@ pub(crate) fn leaves(body: &[u8], out: &mut BTreeSet<String>) {
     if let Ok(value) = serde_json::from_slice::<Value>(body) {
         walk(&value, out);
     }
+}
+
+/// A property name, lower case without `_`, `-` and spaces.
+pub(crate) fn normalized(name: &str) -> String {
+    name.chars().filter(|c| !matches!(c, '_' | '-' | ' ')).flat_map(char::to_lowercase).collect()
 }
 
 #[cfg(test)]
