@@ -1,0 +1,4 @@
+//! `encryption.*`: one module per check.
+
+pub mod early_data;
+pub mod weak_tls;
