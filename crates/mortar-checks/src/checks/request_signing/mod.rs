@@ -1,5 +1,5 @@
-//! `request-signing.*`: judged from the probe session the six
-//! `request-signing.*` checks share (`probes::request_signing`).
+//! `request-signing.*`: one module per check, named after its id.
+
 pub mod algorithm_downgrade;
 pub mod replay;
 pub mod signature_bypass;

@@ -1,3 +1,3 @@
-//! `unsafe-consumption.*`: one module per check.
+//! `unsafe-consumption.*`: one module per check, named after its id.
 
 pub mod redirect_followed;
