@@ -64,6 +64,129 @@ pub fn find(id: &str) -> Option<&'static Check> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+    use std::path::{Path, PathBuf};
+
+    /// `src/` of this crate.
+    fn src() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    }
+
+    /// Every `.rs` file below `dir`, sorted.
+    fn rust_files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(rust_files(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Where a check must live: `checks/<category>/<slug>.rs` (`-` as `_`), as a module path and a file.
+    fn home(id: &str) -> (String, PathBuf) {
+        let (category, slug) = id.split_once('.').expect("id is <category>.<slug>");
+        let (dir, file) = (category.replace('-', "_"), slug.replace('-', "_"));
+        (format!("mortar_checks::checks::{dir}::{file}"), src().join("checks").join(dir).join(format!("{file}.rs")))
+    }
+
+    /// What a file under `src/checks/` must not do: import anything of the crate
+    /// but `check`, `context` and `probes` (so never another check, by
+    /// `crate::checks::` or `super::`; a `use super::*;` in a file's `mod tests`
+    /// reaches only that file), or send past the context (`engine.send`,
+    /// `engine.burst`: the profile rule is in `ScanContext::send`/`burst`).
+    fn layout_violations(file: &str, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut in_tests = false;
+        let mut code = String::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split("//").next().unwrap_or_default();
+            code.push_str(line);
+            let trimmed = line.trim();
+            if trimmed.starts_with("mod tests") || trimmed.starts_with("pub(crate) mod tests") {
+                in_tests = true;
+            }
+            for (at, _) in line.match_indices("crate::") {
+                let word = &line[at + "crate::".len()..];
+                let allowed = ["check::", "check::{", "context::", "context::{", "probes::"];
+                if !allowed.iter().any(|a| word.starts_with(a)) {
+                    out.push(format!("{file}:{}: imports `{}`", n + 1, trimmed));
+                }
+            }
+            if line.contains("super::") && !(in_tests && trimmed == "use super::*;") {
+                out.push(format!("{file}:{}: reaches another module with `super::`: `{trimmed}`", n + 1));
+            }
+        }
+        let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        for call in ["engine.send(", "engine.burst(", "engine.send_once("] {
+            if flat.contains(call) {
+                out.push(format!("{file}: calls `{call}..)` directly: send through ctx.send / ctx.burst"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_check_lives_in_the_file_its_id_names() {
+        let mut homes = HashSet::new();
+        for check in CHECKS {
+            let id = check.info.id;
+            let (module, file) = home(id);
+            assert_eq!(check.module, module, "{id} is defined in {}, not in its own file", check.module);
+            assert!(file.is_file(), "{id}: {} does not exist", file.display());
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(text.matches(": Check = Check {").count(), 1, "{}: exactly one check per file", file.display());
+            assert!(
+                text.contains("pub static CHECK: Check = Check {"),
+                "{}: exports `pub static CHECK`",
+                file.display()
+            );
+            homes.insert(file);
+        }
+        // And no check file outside the registry.
+        for file in rust_files(&src().join("checks")) {
+            let parent = file.parent().unwrap();
+            if file.file_name().is_some_and(|n| n == "mod.rs") {
+                continue;
+            }
+            assert!(parent != src().join("checks"), "{}: checks live in a category directory", file.display());
+            assert!(homes.contains(&file), "{} is not a registered check's file", file.display());
+        }
+    }
+
+    #[test]
+    fn checks_import_only_the_contract_the_context_and_probes() {
+        let mut found = Vec::new();
+        for file in rust_files(&src().join("checks")) {
+            let name = file.strip_prefix(src()).unwrap().display().to_string();
+            found.extend(layout_violations(&name, &std::fs::read_to_string(&file).unwrap()));
+        }
+        // Probes send through the context too.
+        for file in rust_files(&src().join("probes")) {
+            let name = file.strip_prefix(src()).unwrap().display().to_string();
+            let text = std::fs::read_to_string(&file).unwrap();
+            found.extend(layout_violations(&name, &text).into_iter().filter(|v| v.contains("directly")));
+        }
+        assert!(found.is_empty(), "layout rules broken:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn the_layout_rules_catch_what_they_forbid() {
+        let bad = "use super::bola::leaves;\nuse crate::checks::hsts::hsts_issue;\nuse crate::registry::CHECKS;\n\
+                   fn f(ctx: &ScanContext) { ctx\n    .engine\n    .send(r); ctx.engine.burst(v, o); }\n";
+        let found = layout_violations("x.rs", bad);
+        assert_eq!(found.len(), 5, "{found:#?}");
+        // A test module may glob its own file; nothing else may use `super::`.
+        let ok = "use crate::check::{Check, CheckVerdict};\nuse crate::probes::json::leaves;\n\
+                  #[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+        assert!(layout_violations("x.rs", ok).is_empty());
+        assert_eq!(layout_violations("x.rs", "use super::*;\n").len(), 1, "outside mod tests it reaches the category");
+        // Comments do not count.
+        assert!(layout_violations("x.rs", "//! see `crate::checks::hsts` and engine.send(\n").is_empty());
+    }
 
     #[test]
     fn ids_are_unique_and_well_formed() {
