@@ -3,69 +3,33 @@
 //! their JSON), masking of values the *target* leaks (the engine only knows
 //! the scan's own secrets), and evidence with those values masked.
 
-use super::baseline::MAX_ENDPOINTS_PER_CHECK;
+use super::baseline::{Pages, baselines, endpoints};
 use crate::context::ScanContext;
 use mortar_engine::Exchange;
 use mortar_model::{Endpoint, Evidence};
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// Most links followed from the known endpoints' bodies (one level deep).
 const MAX_DISCOVERED: usize = 15;
-
-/// A response a passive check reads.
-pub(crate) struct Page {
-    /// The operation it came from.
-    pub endpoint: Endpoint,
-    /// The shared baseline GET.
-    pub exchange: Arc<Exchange>,
-}
-
-/// What reading the pages achieved, for the verdict.
-pub(crate) struct Pages {
-    /// Every response read.
-    pub pages: Vec<Page>,
-    /// Endpoints tried.
-    pub tried: usize,
-    /// Endpoints that did not answer.
-    pub failed: usize,
-    /// The last transport error.
-    pub last_error: Option<String>,
-}
 
 /// The baseline GET of every safe known endpoint, then of every same-origin
 /// path under the base path that their JSON bodies link to (a passive scan may
 /// read discovered paths). Baselines are shared, so several checks reading the
 /// same pages cost one request each.
 pub(crate) async fn pages(ctx: &ScanContext, check: &'static str) -> Pages {
-    let mut queue: Vec<Endpoint> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let mut seen: BTreeSet<String> = queue.iter().map(|e| e.path.clone()).collect();
-    let mut out = Pages { pages: Vec::new(), tried: 0, failed: 0, last_error: None };
-    let known = queue.len();
-    let mut i = 0;
-    while i < queue.len() {
-        let endpoint = queue[i].clone();
-        i += 1;
-        out.tried += 1;
-        match ctx.baseline(check, &endpoint).await {
-            Ok(exchange) => {
-                // Only the known endpoints' links are followed: one level deep.
-                if i <= known {
-                    for path in links(&ctx.target.base_path, &exchange.response.body) {
-                        if queue.len() - known < MAX_DISCOVERED && seen.insert(path.clone()) {
-                            queue.push(Endpoint::new("GET", path));
-                        }
-                    }
-                }
-                out.pages.push(Page { endpoint, exchange });
-            }
-            Err(e) => {
-                out.failed += 1;
-                out.last_error = Some(e);
+    let mut read = baselines(ctx, check).await;
+    // Only the known endpoints' links are followed: one level deep.
+    let mut seen: BTreeSet<String> = endpoints(ctx).into_iter().map(|e| e.path).collect();
+    let mut discovered = Vec::new();
+    for page in &read.pages {
+        for path in links(&ctx.target.base_path, &page.exchange.response.body) {
+            if discovered.len() < MAX_DISCOVERED && seen.insert(path.clone()) {
+                discovered.push(Endpoint::new("GET", path));
             }
         }
     }
-    out
+    read.read(ctx, check, discovered).await;
+    read
 }
 
 /// Same-origin paths under `base_path` that a JSON body names as string values

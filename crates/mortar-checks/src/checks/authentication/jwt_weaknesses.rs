@@ -8,9 +8,9 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::verdict;
+use crate::probes::baseline::Page;
 use crate::probes::jwt::{Jwt, find_jwts, parse, weak_secret};
-use crate::probes::pages::{Page, identity_values, masked_evidence, pages};
+use crate::probes::pages::{identity_values, masked_evidence, pages};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
 };
@@ -223,7 +223,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             });
         }
     }
-    match verdict("responses read for JWTs", read.tried, read.failed, read.last_error) {
+    match read.verdict("responses read for JWTs") {
         CheckVerdict::Ran(note) => CheckVerdict::Ran(format!("{note}; {} distinct JWT(s) analysed", sightings.len())),
         other => other,
     }

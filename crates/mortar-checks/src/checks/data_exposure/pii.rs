@@ -10,7 +10,6 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::verdict;
 use crate::probes::pages::{mask, masked_evidence, pages};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -296,7 +295,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             reproduce: ctx.curl(&request),
         });
     }
-    verdict("response bodies searched for personal data", read.tried, read.failed, read.last_error)
+    read.verdict("response bodies searched for personal data")
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::verdict;
 use crate::probes::pages::{identity_values, mask, masked_evidence, pages};
 use crate::probes::secrets::{KINDS, find_secrets};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
@@ -148,7 +147,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             reproduce: ctx.curl(&request),
         });
     }
-    verdict("response headers and bodies searched for secrets", read.tried, read.failed, read.last_error)
+    read.verdict("response headers and bodies searched for secrets")
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::verdict;
+use crate::probes::baseline::Tally;
 use crate::probes::pages::pages;
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
@@ -220,24 +220,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         }
     }
     let probes = probes(&ctx, &endpoints);
-    let (mut failed, mut last_error) = (read.failed, read.last_error.clone());
+    let mut tally = Tally { tried: read.tally.tried + probes.len(), ..read.tally.clone() };
     for (endpoint, target) in &probes {
         let request = Request::get(&ctx.origin, target.clone()).identity(ctx.primary_identity());
         match ctx.send(id, Some(endpoint), request.clone()).await {
             Ok(exchange) => report(endpoint, &request, &exchange, true),
             Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e.chain());
-            }
+            Err(e) => tally.failure(e.chain()),
         }
     }
-    verdict(
-        "normal responses read and errors provoked with safe requests",
-        read.tried + probes.len(),
-        failed,
-        last_error,
-    )
+    tally.verdict("normal responses read and errors provoked with safe requests")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::probes::baseline::{Page, baselines};
 use mortar_engine::{Request, Response};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -60,18 +60,8 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let id = CHECK.info.id;
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let (mut failed, mut last_error) = (0, None);
-    for endpoint in &endpoints {
-        let exchange = match ctx.baseline(id, endpoint).await {
-            Ok(ex) => ex,
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e);
-                continue;
-            }
-        };
+    let read = baselines(&ctx, CHECK.info.id).await;
+    for Page { endpoint, exchange } in &read.pages {
         for (attribute, names) in missing_attributes(&exchange.response, ctx.origin.https) {
             let request = Request::get(&ctx.origin, endpoint.path.clone()).identity(ctx.primary_identity());
             let session = names.iter().any(|n| session_like(n));
@@ -96,7 +86,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 ),
                 evidence: vec![
                     ctx.evidence(
-                        &exchange,
+                        exchange,
                         format!("Set-Cookie for {} has no {attribute} attribute.", names.join(", ")),
                     ),
                 ],
@@ -104,7 +94,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             });
         }
     }
-    verdict("Set-Cookie headers read", endpoints.len(), failed, last_error)
+    read.verdict("Set-Cookie headers read")
 }
 
 /// Parses one Set-Cookie value (RFC 6265 section 5.2, attribute values ignored except for deletion).

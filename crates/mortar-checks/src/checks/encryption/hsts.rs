@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::probes::baseline::{Page, baselines};
 use mortar_engine::{Request, Response};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -47,21 +47,11 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let id = CHECK.info.id;
     if !ctx.origin.https {
         return CheckVerdict::Skipped("the target is plain HTTP: HSTS only applies to HTTPS responses".into());
     }
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let (mut failed, mut last_error) = (0, None);
-    for endpoint in &endpoints {
-        let exchange = match ctx.baseline(id, endpoint).await {
-            Ok(ex) => ex,
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e);
-                continue;
-            }
-        };
+    let read = baselines(&ctx, CHECK.info.id).await;
+    for Page { endpoint, exchange } in &read.pages {
         let Some(issue) = hsts_issue(&exchange.response) else { continue };
         let request = Request::get(&ctx.origin, endpoint.path.clone()).identity(ctx.primary_identity());
         let (component, severity, description, note) = match issue {
@@ -97,11 +87,11 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 HstsIssue::Weak(_) => "Strict-Transport-Security max-age too short".to_string(),
             }),
             description,
-            evidence: vec![ctx.evidence(&exchange, note)],
+            evidence: vec![ctx.evidence(exchange, note)],
             reproduce: ctx.curl(&request),
         });
     }
-    verdict("Strict-Transport-Security read", endpoints.len(), failed, last_error)
+    read.verdict("Strict-Transport-Security read")
 }
 
 /// The issue with a response's HSTS policy, if any (RFC 6797: the first header

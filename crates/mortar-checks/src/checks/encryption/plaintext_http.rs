@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::probes::baseline::{Page, Tally, baselines, endpoints};
 use mortar_engine::{Exchange, Origin, Request, Response};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -40,7 +40,6 @@ pub static CHECK: Check = Check {
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let id = CHECK.info.id;
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
     if ctx.origin.https {
         // The plain twin of an https:// API on the default port is port 80; for any
         // other port there is no way to tell which plain port belongs to it.
@@ -52,42 +51,32 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             );
         }
         let plain = Origin { https: false, host: ctx.origin.host.clone(), port: 80 };
-        let (mut failed, mut last_error) = (0, None);
+        let endpoints = endpoints(&ctx);
+        let mut tally = Tally::new(endpoints.len());
         for endpoint in &endpoints {
             let request = Request::get(&plain, endpoint.path.clone()).identity(ctx.primary_identity());
             match ctx.send(id, Some(endpoint), request.clone()).await {
                 Ok(exchange) => observe(&ctx, &reporter, endpoint, &request, &exchange),
                 Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-                Err(e) => {
-                    failed += 1;
-                    last_error = Some(e.chain());
-                }
+                Err(e) => tally.failure(e.chain()),
             }
         }
         // Nothing listening on port 80 is the good outcome, not an inconclusive one.
-        if failed == endpoints.len() && failed > 0 {
+        if tally.failed == tally.tried && tally.failed > 0 {
             return CheckVerdict::Ran(format!(
                 "http://{}:80 does not answer: {}",
                 ctx.origin.host,
-                last_error.unwrap_or_default()
+                tally.last_error.unwrap_or_default()
             ));
         }
-        return verdict("plaintext port 80 probed", endpoints.len(), failed, last_error);
+        return tally.verdict("plaintext port 80 probed");
     }
-    let (mut failed, mut last_error) = (0, None);
-    for endpoint in &endpoints {
-        match ctx.baseline(id, endpoint).await {
-            Ok(exchange) => {
-                let request = Request::get(&ctx.origin, endpoint.path.clone()).identity(ctx.primary_identity());
-                observe(&ctx, &reporter, endpoint, &request, &exchange);
-            }
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e);
-            }
-        }
+    let read = baselines(&ctx, id).await;
+    for Page { endpoint, exchange } in &read.pages {
+        let request = Request::get(&ctx.origin, endpoint.path.clone()).identity(ctx.primary_identity());
+        observe(&ctx, &reporter, endpoint, &request, exchange);
     }
-    verdict("plaintext answers read", endpoints.len(), failed, last_error)
+    read.verdict("plaintext answers read")
 }
 
 fn observe(ctx: &ScanContext, reporter: &Reporter, endpoint: &Endpoint, request: &Request, exchange: &Exchange) {

@@ -3,7 +3,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::verdict;
+use crate::probes::baseline::Tally;
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -173,7 +173,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let id = CHECK.info.id;
     let given = url_path(&ctx.target.url);
     let paths = probe_paths(&[&given, &ctx.target.base_path]);
-    let (mut failed, mut last_error) = (0, None);
+    let mut tally = Tally::new(paths.len());
     // A server that answers an unknown path with more than the body cap answers
     // every path so: a document cut at the cap cannot be proven by content, and
     // each probe would cost a capped read.
@@ -210,10 +210,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 }
             }
             Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e.chain());
-            }
+            Err(e) => tally.failure(e.chain()),
         }
     }
     for component in ["api-description", "console"] {
@@ -241,7 +238,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             });
         }
     }
-    match verdict("API description and console locations probed", paths.len(), failed, last_error) {
+    match tally.verdict("API description and console locations probed") {
         CheckVerdict::Ran(note) if !hits.is_empty() => CheckVerdict::Ran(format!(
             "{note}; found: {}",
             hits.iter().map(|(_, e, _, _)| e.path.clone()).collect::<Vec<_>>().join(", ")

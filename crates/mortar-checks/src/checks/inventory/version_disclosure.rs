@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::probes::baseline::{Page, baselines};
 use mortar_engine::Request;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::collections::BTreeSet;
@@ -46,19 +46,9 @@ pub static CHECK: Check = Check {
 };
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let id = CHECK.info.id;
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let (mut failed, mut last_error) = (0, None);
+    let read = baselines(&ctx, CHECK.info.id).await;
     let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
-    for endpoint in &endpoints {
-        let exchange = match ctx.baseline(id, endpoint).await {
-            Ok(ex) => ex,
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e);
-                continue;
-            }
-        };
+    for Page { endpoint, exchange } in &read.pages {
         for (name, value) in &exchange.response.headers {
             let lower = name.to_ascii_lowercase();
             let Some(&(_, name)) = PRODUCT_HEADERS.iter().find(|(l, _)| *l == lower) else {
@@ -80,12 +70,12 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                     "{} {} answers with `{name}: {value}`, announcing version {version}.",
                     endpoint.method, endpoint.path
                 ),
-                evidence: vec![ctx.evidence(&exchange, format!("The {name} header carries a version number."))],
+                evidence: vec![ctx.evidence(exchange, format!("The {name} header carries a version number."))],
                 reproduce: ctx.curl(&request),
             });
         }
     }
-    verdict("response headers read", endpoints.len(), failed, last_error)
+    read.verdict("response headers read")
 }
 
 /// The version announced in a product header, if any: `name/1.2[.3]` tokens, or a bare

@@ -3,7 +3,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::probes::baseline::{Tally, endpoints};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -106,8 +106,8 @@ fn probe(ctx: &ScanContext, endpoint: &Endpoint, origin: &str, preflight: bool) 
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let id = CHECK.info.id;
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let (mut failed, mut last_error) = (0, None);
+    let endpoints = endpoints(&ctx);
+    let mut tally = Tally::new(endpoints.len());
     'endpoints: for endpoint in &endpoints {
         let mut answered = false;
         for preflight in [false, true] {
@@ -120,7 +120,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                     }
                 }
                 Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-                Err(e) => last_error = Some(e.chain()),
+                Err(e) => tally.error(e.chain()),
             }
         }
         for bypass in Bypass::ALL {
@@ -144,15 +144,13 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                         }
                     }
                     Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-                    Err(e) => last_error = Some(e.chain()),
+                    Err(e) => tally.error(e.chain()),
                 }
             }
         }
-        if !answered {
-            failed += 1;
-        }
+        tally.endpoint(answered);
     }
-    verdict("probed with null, prefix and suffix origins", endpoints.len(), failed, last_error)
+    tally.verdict("probed with null, prefix and suffix origins")
 }
 
 /// Whether the response allows exactly `origin`; `Some(true)` when it also allows credentials.

@@ -2,7 +2,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::probes::baseline::{Tally, endpoints};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -39,8 +39,8 @@ pub static CHECK: Check = Check {
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let id = CHECK.info.id;
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let (mut failed, mut last_error) = (0, None);
+    let endpoints = endpoints(&ctx);
+    let mut tally = Tally::new(endpoints.len());
     for endpoint in &endpoints {
         let simple = Request::get(&ctx.origin, endpoint.path.clone())
             .header("Origin", PROBE_ORIGIN)
@@ -61,14 +61,12 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                     }
                 }
                 Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-                Err(e) => last_error = Some(e.chain()),
+                Err(e) => tally.error(e.chain()),
             }
         }
-        if !answered {
-            failed += 1;
-        }
+        tally.endpoint(answered);
     }
-    verdict("probed with a foreign Origin", endpoints.len(), failed, last_error)
+    tally.verdict("probed with a foreign Origin")
 }
 
 fn judge(

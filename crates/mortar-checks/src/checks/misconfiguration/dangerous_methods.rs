@@ -3,7 +3,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::{MAX_ENDPOINTS_PER_CHECK, verdict};
+use crate::probes::baseline::{Tally, endpoints};
 use mortar_engine::{Exchange, Request};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -59,8 +59,8 @@ pub static CHECK: Check = Check {
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let id = CHECK.info.id;
     let active = ctx.settings.profile >= Profile::Active;
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let (mut failed, mut last_error) = (0, None);
+    let endpoints = endpoints(&ctx);
+    let mut tally = Tally::new(endpoints.len());
     for endpoint in &endpoints {
         let options = Request::new("OPTIONS", &ctx.origin, endpoint.path.clone()).identity(ctx.primary_identity());
         let mut answered = false;
@@ -82,7 +82,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 }
             }
             Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-            Err(e) => last_error = Some(e.chain()),
+            Err(e) => tally.error(e.chain()),
         }
         if active {
             // TRACE may work without being advertised.
@@ -95,12 +95,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 Err(e) => return CheckVerdict::Inconclusive(e),
             }
         }
-        if !answered {
-            failed += 1;
-        }
+        tally.endpoint(answered);
     }
-    let what = if active { "OPTIONS read and TRACE sent" } else { "OPTIONS read" };
-    verdict(what, endpoints.len(), failed, last_error)
+    tally.verdict(if active { "OPTIONS read and TRACE sent" } else { "OPTIONS read" })
 }
 
 /// Active profile only: sends TRACE with a marker and reports an echo.

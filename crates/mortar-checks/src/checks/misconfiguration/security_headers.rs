@@ -3,7 +3,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::baseline::MAX_ENDPOINTS_PER_CHECK;
+use crate::probes::baseline::{Page, baselines};
 use mortar_engine::{Exchange, Request, Response};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -51,39 +51,30 @@ pub static CHECK: Check = Check {
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let id = CHECK.info.id;
-    let endpoints: Vec<_> = ctx.safe_endpoints().take(MAX_ENDPOINTS_PER_CHECK).cloned().collect();
-    let (mut tried, mut failed, mut last_error) = (0usize, 0usize, None);
-    for endpoint in &endpoints {
-        tried += 1;
-        match ctx.baseline(id, endpoint).await {
-            Ok(exchange) => report(&ctx, &reporter, endpoint, &exchange),
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e);
-            }
-        }
+    let read = baselines(&ctx, id).await;
+    for Page { endpoint, exchange } in &read.pages {
+        report(&ctx, &reporter, endpoint, exchange);
     }
+    let mut tally = read.tally;
     if ctx.settings.profile >= Profile::Standard {
         let base = &ctx.target.base_path;
         let path =
             if base.ends_with('/') { format!("{base}{NOT_FOUND_PROBE}") } else { format!("{base}/{NOT_FOUND_PROBE}") };
         let endpoint = Endpoint::new("GET", path.clone());
-        tried += 1;
+        tally.tried += 1;
         let request = Request::get(&ctx.origin, path).identity(ctx.primary_identity());
         match ctx.send(id, Some(&endpoint), request).await {
             Ok(exchange) => report(&ctx, &reporter, &endpoint, &exchange),
             Err(e) if e.is_scan_limit() => return CheckVerdict::Inconclusive(e.chain()),
-            Err(e) => {
-                failed += 1;
-                last_error = Some(e.chain());
-            }
+            Err(e) => tally.failure(e.chain()),
         }
     }
-    match (tried, failed) {
+    // Counted in requests, not endpoints: the not-found probe is no endpoint.
+    match (tally.tried, tally.failed) {
         (0, _) => CheckVerdict::Skipped("no endpoint reachable with a safe method".into()),
         (t, f) if f == t => CheckVerdict::Inconclusive(format!(
             "no response from any of {t} request(s): {}",
-            last_error.unwrap_or_default()
+            tally.last_error.unwrap_or_default()
         )),
         (t, f) => CheckVerdict::Ran(format!("security headers read on {} response(s)", t - f)),
     }
