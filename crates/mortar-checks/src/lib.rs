@@ -1,9 +1,12 @@
-//! mortar's checks: the registry (one static list whose metadata drives
-//! `mortar checks`, reports and docs), the shared scan context, the pre-flight
-//! of identities, and the runner that executes checks in parallel.
+//! mortar's checks: the check contract ([`check`]), the registry (one static
+//! list whose metadata drives `mortar checks`, reports and docs), the shared
+//! scan context ([`context`]), the machinery checks share ([`probes`]), the
+//! pre-flight of identities, and the runner that executes checks in parallel.
 //!
-//! Adding a check: write `src/checks/<slug>.rs` exporting a `pub static CHECK: Check`,
-//! then add one line to [`registry::CHECKS`].
+//! Adding a check: write `src/checks/<category>/<slug>.rs` (the id with `-` as
+//! `_`) exporting a `pub static CHECK: Check`, declare it in its category's
+//! `mod.rs`, and add one line to [`registry::CHECKS`] (DESIGN.md, "How to add
+//! a check").
 
 pub mod check;
 pub mod checks;
@@ -15,10 +18,10 @@ pub mod runner;
 pub mod select;
 
 pub use check::{Check, CheckFuture, CheckVerdict};
-// The context's helpers, at the paths other crates use.
 pub use context::{
     Described, RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
 };
+// The context's helpers and two probes, at the paths other crates use.
 pub use context::{reproduce, session};
 pub use probes::{canary, issuer};
 pub use registry::{CHECKS, find};
