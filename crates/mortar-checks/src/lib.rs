@@ -1,24 +1,29 @@
-//! mortar's checks: the registry (one static list whose metadata drives
-//! `mortar checks`, reports and docs), the shared scan context, the pre-flight
-//! of identities, and the runner that executes checks in parallel.
+//! mortar's checks: the check contract ([`check`]), the registry (one static
+//! list whose metadata drives `mortar checks`, reports and docs), the shared
+//! scan context ([`context`]), the machinery checks share ([`probes`]), the
+//! pre-flight of identities, and the runner that executes checks in parallel.
 //!
-//! Adding a check: write `src/checks/<slug>.rs` exporting a `pub static CHECK: Check`,
-//! then add one line to [`registry::CHECKS`].
+//! Adding a check: write `src/checks/<category>/<slug>.rs` (the id with `-` as
+//! `_`) exporting a `pub static CHECK: Check`, declare it in its category's
+//! `mod.rs`, and add one line to [`registry::CHECKS`] (DESIGN.md, "How to add
+//! a check").
 
-pub mod canary;
+pub mod check;
 pub mod checks;
 pub mod context;
-pub mod issuer;
 pub mod preflight;
+pub mod probes;
 pub mod registry;
-pub mod reproduce;
 pub mod runner;
 pub mod select;
-pub mod session;
 
+pub use check::{Check, CheckFuture, CheckVerdict};
 pub use context::{
     Described, RacePlan, RaceState, RaceStep, Reach, Reporter, ScanContext, ScanOperation, ScanSettings, SignedSample,
 };
-pub use registry::{CHECKS, Check, CheckFuture, CheckVerdict, find};
+// The context's helpers and two probes, at the paths other crates use.
+pub use context::{reproduce, session};
+pub use probes::{canary, issuer};
+pub use registry::{CHECKS, find};
 pub use runner::{ScanResults, run_checks};
 pub use select::{Selection, SelectionError, plan};

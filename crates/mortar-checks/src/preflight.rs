@@ -43,7 +43,7 @@ pub async fn preflight(engine: &Engine, target: &Target, identities: &[Arc<Ident
     for identity in candidates {
         let name = identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".into());
         if let Some(id) = &identity
-            && let Err(e) = crate::session::login(engine, &origin, id).await
+            && let Err(e) = crate::context::session::login(engine, &origin, id).await
         {
             checks.push(IdentityCheck { name, accepted: false, detail: format!("login failed: {e}") });
             continue;

@@ -1,86 +1,58 @@
 //! The one list of checks.
 
+use crate::check::Check;
 use crate::checks;
-use crate::context::{Reporter, ScanContext};
-use mortar_model::CheckInfo;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::Arc;
-
-/// How a check ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CheckVerdict {
-    /// It tested what it set out to; the text says what it covered.
-    Ran(String),
-    /// Nothing to test here (no such surface), with the reason.
-    Skipped(String),
-    /// It could not conclude, with the reason (target errors, limits).
-    Inconclusive(String),
-}
-
-/// The future a check's entry point returns.
-pub type CheckFuture = Pin<Box<dyn Future<Output = CheckVerdict> + Send>>;
-
-/// A check: its metadata and its entry point.
-#[derive(Debug)]
-pub struct Check {
-    /// Metadata: id, category, severity, profile, texts, references.
-    pub info: CheckInfo,
-    /// Runs the check. Observations go to the reporter as they are made, so a
-    /// check cut short by the deadline keeps what it found.
-    pub run: fn(Arc<ScanContext>, Reporter) -> CheckFuture,
-}
 
 /// Every check, in catalogue order. Adding a check is one line here.
 pub static CHECKS: &[&Check] = &[
-    &checks::cors_reflected_origin::CHECK,
-    &checks::version_disclosure::CHECK,
-    &checks::security_not_enforced::CHECK,
-    &checks::forged_token::CHECK,
-    &checks::bola::CHECK,
-    &checks::bola::WRITE,
-    &checks::bfla::CHECK,
-    &checks::ssrf::SSRF,
-    &checks::ssrf::REDIRECT_FOLLOWED,
-    &checks::rate_limit::CHECK,
-    &checks::unbounded_list::CHECK,
-    &checks::llm::INJECTION,
-    &checks::llm::LEAK,
-    &checks::property_authorization::EXPOSURE,
-    &checks::property_authorization::MASS_ASSIGNMENT,
-    &checks::deprecated_live::CHECK,
-    &checks::documented_missing::CHECK,
-    &checks::undocumented_endpoints::CHECK,
-    &checks::unversioned_api::CHECK,
-    &checks::cors_origin_bypass::CHECK,
-    &checks::dangerous_methods::CHECK,
-    &checks::debug_endpoints::CHECK,
-    &checks::security_headers::CHECK,
-    &checks::hsts::CHECK,
-    &checks::cookie_flags::CHECK,
-    &checks::plaintext_http::CHECK,
-    &checks::certificate::CHECK,
-    &checks::framework_fingerprint::CHECK,
-    &checks::spec_exposed::CHECK,
-    &checks::stack_trace::CHECK,
-    &checks::secrets_in_response::CHECK,
-    &checks::pii::CHECK,
-    &checks::jwt_weaknesses::CHECK,
-    &checks::mtls_client_auth::CHECK,
-    &checks::mtls_forged_cert::CHECK,
-    &checks::mtls_revoked::CHECK,
-    &checks::mtls_proxy_headers::CHECK,
-    &checks::mtls_identity_at_use::CHECK,
-    &checks::tls_posture::CHECK,
-    &checks::tls_posture::EARLY_DATA,
-    &checks::request_signing::SIGNATURE_BYPASS,
-    &checks::request_signing::UNSIGNED_COMPONENT,
-    &checks::request_signing::REPLAY,
-    &checks::request_signing::STALE_TIMESTAMP,
-    &checks::request_signing::ALGORITHM_DOWNGRADE,
-    &checks::request_signing::WEAK_SECRET,
-    &checks::race_plans::LIMIT_OVERRUN,
-    &checks::race_plans::TOCTOU,
+    &checks::misconfiguration::cors_reflected_origin::CHECK,
+    &checks::inventory::version_disclosure::CHECK,
+    &checks::authentication::security_not_enforced::CHECK,
+    &checks::authentication::forged_token_accepted::CHECK,
+    &checks::bola::cross_identity_read::CHECK,
+    &checks::bola::cross_identity_write::CHECK,
+    &checks::bfla::privileged_operation::CHECK,
+    &checks::ssrf::canary_fetch::CHECK,
+    &checks::unsafe_consumption::redirect_followed::CHECK,
+    &checks::rate_limiting::sensitive_operation_unlimited::CHECK,
+    &checks::rate_limiting::unbounded_response::CHECK,
+    &checks::llm::prompt_injection::CHECK,
+    &checks::llm::system_prompt_leak::CHECK,
+    &checks::property_authorization::excessive_exposure::CHECK,
+    &checks::property_authorization::mass_assignment::CHECK,
+    &checks::inventory::deprecated_operation_live::CHECK,
+    &checks::inventory::documented_operation_missing::CHECK,
+    &checks::inventory::undocumented_endpoints::CHECK,
+    &checks::inventory::unversioned_api::CHECK,
+    &checks::misconfiguration::cors_origin_bypass::CHECK,
+    &checks::misconfiguration::dangerous_methods::CHECK,
+    &checks::misconfiguration::debug_endpoints::CHECK,
+    &checks::misconfiguration::security_headers::CHECK,
+    &checks::encryption::hsts::CHECK,
+    &checks::encryption::cookie_flags::CHECK,
+    &checks::encryption::plaintext_http::CHECK,
+    &checks::encryption::certificate::CHECK,
+    &checks::inventory::framework_fingerprint::CHECK,
+    &checks::inventory::spec_exposed::CHECK,
+    &checks::data_exposure::stack_trace::CHECK,
+    &checks::data_exposure::secrets_in_response::CHECK,
+    &checks::data_exposure::pii::CHECK,
+    &checks::authentication::jwt_weaknesses::CHECK,
+    &checks::mtls::optional_client_auth::CHECK,
+    &checks::mtls::forged_client_cert::CHECK,
+    &checks::mtls::revoked_cert_accepted::CHECK,
+    &checks::mtls::proxy_header_trust::CHECK,
+    &checks::mtls::cert_identity_not_enforced::CHECK,
+    &checks::encryption::weak_tls::CHECK,
+    &checks::encryption::early_data::CHECK,
+    &checks::request_signing::signature_bypass::CHECK,
+    &checks::request_signing::unsigned_component::CHECK,
+    &checks::request_signing::replay::CHECK,
+    &checks::request_signing::stale_timestamp::CHECK,
+    &checks::request_signing::algorithm_downgrade::CHECK,
+    &checks::request_signing::weak_secret::CHECK,
+    &checks::race_condition::limit_overrun::CHECK,
+    &checks::race_condition::toctou::CHECK,
 ];
 
 /// Looks a check up by id.
@@ -92,6 +64,129 @@ pub fn find(id: &str) -> Option<&'static Check> {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+    use std::path::{Path, PathBuf};
+
+    /// `src/` of this crate.
+    fn src() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+    }
+
+    /// Every `.rs` file below `dir`, sorted.
+    fn rust_files(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(rust_files(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Where a check must live: `checks/<category>/<slug>.rs` (`-` as `_`), as a module path and a file.
+    fn home(id: &str) -> (String, PathBuf) {
+        let (category, slug) = id.split_once('.').expect("id is <category>.<slug>");
+        let (dir, file) = (category.replace('-', "_"), slug.replace('-', "_"));
+        (format!("mortar_checks::checks::{dir}::{file}"), src().join("checks").join(dir).join(format!("{file}.rs")))
+    }
+
+    /// What a file under `src/checks/` must not do: import anything of the crate
+    /// but `check`, `context` and `probes` (so never another check, by
+    /// `crate::checks::` or `super::`; a `use super::*;` in a file's `mod tests`
+    /// reaches only that file), or send past the context (`engine.send`,
+    /// `engine.burst`: the profile rule is in `ScanContext::send`/`burst`).
+    fn layout_violations(file: &str, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut in_tests = false;
+        let mut code = String::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split("//").next().unwrap_or_default();
+            code.push_str(line);
+            let trimmed = line.trim();
+            if trimmed.starts_with("mod tests") || trimmed.starts_with("pub(crate) mod tests") {
+                in_tests = true;
+            }
+            for (at, _) in line.match_indices("crate::") {
+                let word = &line[at + "crate::".len()..];
+                let allowed = ["check::", "check::{", "context::", "context::{", "probes::"];
+                if !allowed.iter().any(|a| word.starts_with(a)) {
+                    out.push(format!("{file}:{}: imports `{}`", n + 1, trimmed));
+                }
+            }
+            if line.contains("super::") && !(in_tests && trimmed == "use super::*;") {
+                out.push(format!("{file}:{}: reaches another module with `super::`: `{trimmed}`", n + 1));
+            }
+        }
+        let flat: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        for call in ["engine.send(", "engine.burst(", "engine.send_once("] {
+            if flat.contains(call) {
+                out.push(format!("{file}: calls `{call}..)` directly: send through ctx.send / ctx.burst"));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_check_lives_in_the_file_its_id_names() {
+        let mut homes = HashSet::new();
+        for check in CHECKS {
+            let id = check.info.id;
+            let (module, file) = home(id);
+            assert_eq!(check.module, module, "{id} is defined in {}, not in its own file", check.module);
+            assert!(file.is_file(), "{id}: {} does not exist", file.display());
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert_eq!(text.matches(": Check = Check {").count(), 1, "{}: exactly one check per file", file.display());
+            assert!(
+                text.contains("pub static CHECK: Check = Check {"),
+                "{}: exports `pub static CHECK`",
+                file.display()
+            );
+            homes.insert(file);
+        }
+        // And no check file outside the registry.
+        for file in rust_files(&src().join("checks")) {
+            let parent = file.parent().unwrap();
+            if file.file_name().is_some_and(|n| n == "mod.rs") {
+                continue;
+            }
+            assert!(parent != src().join("checks"), "{}: checks live in a category directory", file.display());
+            assert!(homes.contains(&file), "{} is not a registered check's file", file.display());
+        }
+    }
+
+    #[test]
+    fn checks_import_only_the_contract_the_context_and_probes() {
+        let mut found = Vec::new();
+        for file in rust_files(&src().join("checks")) {
+            let name = file.strip_prefix(src()).unwrap().display().to_string();
+            found.extend(layout_violations(&name, &std::fs::read_to_string(&file).unwrap()));
+        }
+        // Probes send through the context too.
+        for file in rust_files(&src().join("probes")) {
+            let name = file.strip_prefix(src()).unwrap().display().to_string();
+            let text = std::fs::read_to_string(&file).unwrap();
+            found.extend(layout_violations(&name, &text).into_iter().filter(|v| v.contains("directly")));
+        }
+        assert!(found.is_empty(), "layout rules broken:\n{}", found.join("\n"));
+    }
+
+    #[test]
+    fn the_layout_rules_catch_what_they_forbid() {
+        let bad = "use super::bola::leaves;\nuse crate::checks::hsts::hsts_issue;\nuse crate::registry::CHECKS;\n\
+                   fn f(ctx: &ScanContext) { ctx\n    .engine\n    .send(r); ctx.engine.burst(v, o); }\n";
+        let found = layout_violations("x.rs", bad);
+        assert_eq!(found.len(), 5, "{found:#?}");
+        // A test module may glob its own file; nothing else may use `super::`.
+        let ok = "use crate::check::{Check, CheckVerdict};\nuse crate::probes::json::leaves;\n\
+                  #[cfg(test)]\nmod tests {\n    use super::*;\n}\n";
+        assert!(layout_violations("x.rs", ok).is_empty());
+        assert_eq!(layout_violations("x.rs", "use super::*;\n").len(), 1, "outside mod tests it reaches the category");
+        // Comments do not count.
+        assert!(layout_violations("x.rs", "//! see `crate::checks::hsts` and engine.send(\n").is_empty());
+    }
 
     #[test]
     fn ids_are_unique_and_well_formed() {

@@ -1,8 +1,8 @@
 //! Runs the selected checks in parallel on one context until they finish or
 //! the deadline passes, then aggregates what they observed into findings.
 
+use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::registry::{Check, CheckVerdict};
 use mortar_model::{CheckCoverage, CheckStatus, Finding, Observation, aggregate};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

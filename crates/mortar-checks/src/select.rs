@@ -1,6 +1,7 @@
 //! Which checks run: profile, `--checks` and `--skip-checks` (ids, categories or globs).
 
-use crate::registry::{CHECKS, Check};
+use crate::check::Check;
+use crate::registry::CHECKS;
 use mortar_model::{CheckCoverage, CheckStatus, Profile};
 
 /// What the user selected.

@@ -82,6 +82,15 @@ pub enum EngineError {
     /// The request cannot be expressed (e.g. a target HTTP/2 cannot carry).
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// The scan's profile does not allow the method: only the active profile
+    /// sends methods other than GET, HEAD and OPTIONS. Nothing was sent.
+    #[error("{method} requests are sent only in the active profile (this scan: {profile})")]
+    ProfileForbids {
+        /// The refused method.
+        method: String,
+        /// The scan's profile.
+        profile: mortar_model::Profile,
+    },
     /// The identity's signer refused the request (the message never holds the key).
     #[error("cannot sign the request as `{identity}`")]
     Signing {
@@ -98,7 +107,10 @@ impl EngineError {
     pub fn is_scan_limit(&self) -> bool {
         matches!(
             self,
-            EngineError::OutOfScope { .. } | EngineError::BudgetExhausted { .. } | EngineError::DeadlineReached
+            EngineError::OutOfScope { .. }
+                | EngineError::BudgetExhausted { .. }
+                | EngineError::DeadlineReached
+                | EngineError::ProfileForbids { .. }
         )
     }
 

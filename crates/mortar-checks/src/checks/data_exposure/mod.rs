@@ -1,0 +1,5 @@
+//! `data-exposure.*`: one module per check, named after its id.
+
+pub mod pii;
+pub mod secrets_in_response;
+pub mod stack_trace;

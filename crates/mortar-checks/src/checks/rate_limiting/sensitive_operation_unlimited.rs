@@ -1,0 +1,253 @@
+//! `rate-limiting.sensitive-operation-unlimited`: operations that attackers
+//! hammer (sign-in, password reset, one-time codes, search) answering a
+//! small burst with no sign of a limit (OWASP API4:2023).
+//!
+//! The burst is bounded (`--rate-burst`, default 15 requests) and uses only
+//! what cannot hurt anyone: credential operations get a user that does not
+//! exist (their bodies' user and secret fields are replaced), and operations
+//! that need credentials are called only as an identity marked
+//! `expendable = true`. Writes (a sign-in is a POST) are sent only in the
+//! active profile; the standard profile tests the safe-method ones.
+//!
+//! Reported when every answer of the burst came back, none was 429 or 503,
+//! none carried a rate-limit header (`RateLimit-*`, `X-RateLimit-*`,
+//! `Retry-After`), and the answers stayed alike (no lock-out or captcha).
+
+use crate::check::{Check, CheckVerdict};
+use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::spec::{defined_at, described, no_description};
+use mortar_engine::Exchange;
+use mortar_model::{
+    Category, CheckInfo, Confidence, Identity, Observation, Profile, References, Remediation, Severity,
+};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The check.
+pub static CHECK: Check = Check {
+    info: CheckInfo {
+        id: "rate-limiting.sensitive-operation-unlimited",
+        category: Category::RateLimiting,
+        severity: Severity::Medium,
+        profile: Profile::Standard,
+        title: "No rate limit on a sign-in, reset, one-time-code or search operation",
+        description: "Sends a small burst (--rate-burst, default 15) to operations attackers hammer: sign-in, \
+            token, password reset, one-time codes (by path words and operationId) and search. Credential \
+            operations get a user that does not exist; operations that need credentials run only as an identity \
+            marked `expendable = true`. POST operations are tested only in the active profile. Reported when all \
+            answers came back alike with no 429/503 and no RateLimit-*, X-RateLimit-* or Retry-After header.",
+        remediation: Remediation {
+            summary: "Limit attempts per account and per client on every credential and expensive operation \
+                (e.g. 5 sign-ins per minute), answer 429 with Retry-After, and add lock-out or step-up after \
+                repeated failures.",
+            actix_web: "Wrap the sign-in and reset routes with `actix-governor` (`Governor::new(&GovernorConfigBuilder::\
+                default().per_second(12).burst_size(5).finish().unwrap())`) and count failures per account in \
+                the handler to lock or slow down repeated attempts.",
+            axum: "Add `tower_governor::GovernorLayer` (or a `tower::limit` layer keyed on client and account) to the \
+                Router that holds the sign-in and reset routes, answering 429 with `Retry-After`, and count failed \
+                attempts per account in the handler.",
+        },
+        references: References { owasp_api: &["API4:2023", "API2:2023"], cwe: &["CWE-307", "CWE-770"] },
+    },
+    module: module_path!(),
+    run: |ctx, reporter| Box::pin(run(ctx, reporter)),
+};
+
+/// Path or operationId words of operations worth limiting, and what they are.
+const SENSITIVE: &[(&str, &str)] = &[
+    ("login", "sign-in"),
+    ("signin", "sign-in"),
+    ("logon", "sign-in"),
+    ("authenticate", "sign-in"),
+    ("token", "token"),
+    ("password", "password reset"),
+    ("forgot", "password reset"),
+    ("reset", "password reset"),
+    ("otp", "one-time code"),
+    ("totp", "one-time code"),
+    ("mfa", "one-time code"),
+    ("2fa", "one-time code"),
+    ("search", "search"),
+];
+
+/// What kind of sensitive operation it is, if any.
+fn kind(op: &ScanOperation) -> Option<&'static str> {
+    let mut words: Vec<String> = op
+        .endpoint
+        .path
+        .split(['/', '-', '_', '.'])
+        .filter(|s| !s.starts_with('{'))
+        .map(|s| s.to_ascii_lowercase())
+        .collect();
+    if let Some(id) = &op.described.operation_id {
+        words.push(id.to_ascii_lowercase());
+    }
+    // `sign-in` and `log-in` split into two words; join neighbours too.
+    let joined: Vec<String> = words.windows(2).map(|w| format!("{}{}", w[0], w[1])).collect();
+    words.extend(joined);
+    SENSITIVE.iter().find(|(word, _)| words.iter().any(|w| w == word || w.starts_with(word))).map(|(_, k)| *k)
+}
+
+/// Body fields that name the user, and those that hold the secret.
+fn user_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["user", "email", "login", "account", "phone", "name"].iter().any(|k| n.contains(k))
+}
+
+fn secret_field(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["pass", "secret", "otp", "code", "pin", "token"].iter().any(|k| n.contains(k))
+}
+
+/// The operation's body with every user field naming a user that does not
+/// exist and every secret field a wrong value. `None` when it names nobody.
+fn nonexistent_user_body(body: &[u8], marker: &str) -> Option<Vec<u8>> {
+    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else { return None };
+    let mut named = false;
+    for (key, value) in map.iter_mut() {
+        if secret_field(key) {
+            *value = Value::from(format!("wrong-{marker}"));
+        } else if user_field(key) {
+            *value = Value::from(format!("mortar-nobody-{marker}@example.invalid"));
+            named = true;
+        }
+    }
+    named.then(|| serde_json::to_vec(&map).unwrap_or_default())
+}
+
+fn limited(ex: &Exchange) -> bool {
+    matches!(ex.response.status, 429 | 503)
+        || ex.response.headers.iter().any(|(n, _)| {
+            let n = n.to_ascii_lowercase();
+            n.starts_with("ratelimit")
+                || n.starts_with("x-ratelimit")
+                || n.starts_with("x-rate-limit")
+                || n == "retry-after"
+        })
+}
+
+async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
+    if !described(&ctx) {
+        return no_description();
+    }
+    let active = ctx.settings.profile == Profile::Active;
+    let expendable: Option<Arc<Identity>> = ctx.identities.iter().find(|i| i.expendable).cloned();
+    let burst = ctx.settings.rate_burst.max(2);
+    let marker: String = format!("{:x}", std::process::id() ^ 0x5eed);
+    let mut tested = 0;
+    let mut passed_over = Vec::new();
+    for op in &ctx.operations {
+        let Some(kind) = kind(op) else { continue };
+        if !op.is_safe() && !active {
+            passed_over.push(format!("{} {} (a write: active profile)", op.endpoint.method, op.endpoint.path));
+            continue;
+        }
+        let mut request = ctx.request(&op.endpoint.method, &op.endpoint);
+        let credential_op = kind != "search";
+        if credential_op && !op.is_safe() {
+            match op.body.as_deref().and_then(|b| nonexistent_user_body(b, &marker)) {
+                Some(body) => request.body = body,
+                None => {
+                    passed_over.push(format!(
+                        "{} {} (no user field to aim at a non-existent user)",
+                        op.endpoint.method, op.endpoint.path
+                    ));
+                    continue;
+                }
+            }
+        } else if op.secured {
+            match &expendable {
+                Some(identity) => request = request.identity(Some(identity.clone())),
+                None => {
+                    passed_over
+                        .push(format!("{} {} (needs an expendable identity)", op.endpoint.method, op.endpoint.path));
+                    continue;
+                }
+            }
+        }
+        // A 429 is the answer looked for: not waited out and retried.
+        request.options.no_retry = true;
+        tested += 1;
+        let sends = (0..burst).map(|_| ctx.send(CHECK.info.id, Some(&op.endpoint), request.clone()));
+        let answers: Vec<Exchange> =
+            futures::future::join_all(sends).await.into_iter().filter_map(Result::ok).collect();
+        if answers.len() < burst || answers.iter().any(limited) {
+            continue;
+        }
+        let first = answers[0].response.status;
+        if answers.iter().any(|a| a.response.status != first) {
+            continue;
+        }
+        let last = &answers[answers.len() - 1];
+        let mut observation = Observation::confirmed(
+            op.endpoint.clone(),
+            format!(
+                "{} {} is a {kind} operation (defined at {}). {burst} requests {} were all answered HTTP {first}, \
+                 with no 429 or 503 and no rate-limit or Retry-After header: nothing slows down guessing.",
+                op.endpoint.method,
+                op.endpoint.path,
+                defined_at(op),
+                if credential_op && !op.is_safe() {
+                    "for a user that does not exist".to_string()
+                } else {
+                    match &expendable {
+                        Some(identity) if op.secured => format!("as the expendable identity `{}`", identity.name),
+                        _ => "without credentials".to_string(),
+                    }
+                },
+            ),
+            vec![
+                ctx.evidence(&answers[0], "The first request of the burst."),
+                ctx.evidence(last, format!("Request {burst} of {burst}: answered like the first.")),
+            ],
+            // One curl, the same request `burst` times (curl repeats its options for every --url).
+            format!(
+                "{}{}",
+                ctx.curl(&request),
+                format!(" --url {}", crate::context::reproduce::shell_quote(&request.url())).repeat(burst - 1)
+            ),
+        );
+        // No limit seen up to the burst's size; one a little higher cannot be ruled out.
+        observation.confidence = Confidence::Firm;
+        reporter.observe(observation);
+    }
+    if tested == 0 {
+        let why = if passed_over.is_empty() {
+            "no sign-in, reset, one-time-code or search operation in the description".to_string()
+        } else {
+            format!("not tested: {}", passed_over.join("; "))
+        };
+        return CheckVerdict::Skipped(why);
+    }
+    let mut text = format!("{tested} operation(s) sent a burst of {burst}");
+    if !passed_over.is_empty() {
+        text.push_str(&format!("; not tested: {}", passed_over.join("; ")));
+    }
+    CheckVerdict::Ran(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sensitive_operations_are_named_by_path_words_and_ids() {
+        assert_eq!(kind(&ScanOperation::bare("POST", "/api/auth/login")), Some("sign-in"));
+        assert_eq!(kind(&ScanOperation::bare("POST", "/api/sign-in")), Some("sign-in"));
+        assert_eq!(kind(&ScanOperation::bare("POST", "/api/password/forgot")), Some("password reset"));
+        assert_eq!(kind(&ScanOperation::bare("GET", "/api/products/search")), Some("search"));
+        assert_eq!(kind(&ScanOperation::bare("GET", "/api/invoices/{login}")), None);
+        assert_eq!(kind(&ScanOperation::bare("GET", "/api/invoices")), None);
+    }
+
+    #[test]
+    fn credential_bodies_name_a_user_that_does_not_exist() {
+        let body = nonexistent_user_body(br#"{"username": "mortar", "password": "mortar", "remember": true}"#, "ab")
+            .expect("has a user field");
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert_eq!(v["username"], "mortar-nobody-ab@example.invalid");
+        assert_eq!(v["password"], "wrong-ab");
+        assert_eq!(v["remember"], true);
+        assert!(nonexistent_user_body(br#"{"query": "x"}"#, "ab").is_none());
+    }
+}

@@ -1,0 +1,3 @@
+//! `ssrf.*`: one module per check, named after its id.
+
+pub mod canary_fetch;

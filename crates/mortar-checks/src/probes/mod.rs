@@ -1,0 +1,26 @@
+//! The machinery checks share: probe sessions several checks judge, page
+//! fetching and masking, JSON, JWT and secret parsing, the spec sweep,
+//! write/read-back, TLS and mTLS handshakes, the canary and the client CA.
+//! Checks import from here, from [`crate::check`] and [`crate::context`],
+//! never from one another.
+
+pub(crate) mod baseline;
+pub(crate) mod bola;
+pub mod canary;
+#[cfg(test)]
+pub(crate) mod fixture;
+pub mod issuer;
+pub(crate) mod json;
+pub(crate) mod jwt;
+pub(crate) mod llm;
+pub(crate) mod mtls;
+pub(crate) mod pages;
+pub(crate) mod race;
+pub(crate) mod request_signing;
+pub(crate) mod secrets;
+pub(crate) mod spec;
+pub(crate) mod ssrf;
+pub(crate) mod tls;
+pub(crate) mod tls_hello;
+pub(crate) mod write;
+pub(crate) mod x509;
