@@ -149,9 +149,10 @@ pub async fn run_observed(options: &ScanOptions, events: Option<EventSink>) -> R
     {
         notes.push(format!("API description discovered at {url} and used for the scan."));
         // Served by the API itself: its servers say where its paths live; an
-        // empty or root server keeps the path the target URL was given with.
+        // empty or root server keeps the path the target URL was given with,
+        // unless the paths already begin with it.
         let choice = mortar_spec::choose_server(&found, &target);
-        if choice.base_path != "/" {
+        if choice.base_path != "/" || mortar_spec::paths_begin_with(&found, &target.base_path) {
             target.base_path = choice.base_path;
         }
         spec_label = Some(url);

@@ -31,7 +31,7 @@ pub use error::{ErrorKind, Problem, SpecError};
 pub use model::*;
 pub use refs::{FsRefSource, NoRefSource, RefSource};
 pub use request::{ConcreteRequest, RequestOptions, build_request};
-pub use servers::{ResolvedTarget, Server, ServerChoice, choose_server, resolve_target, target_for};
+pub use servers::{ResolvedTarget, Server, ServerChoice, choose_server, paths_begin_with, resolve_target, target_for};
 pub use synth::{KnownValues, SynthOptions, Synthesized, synthesize};
 
 use std::path::Path;

@@ -180,7 +180,14 @@ pub fn choose_server(api: &Api, target: &Target) -> ServerChoice {
 /// (other than `/`) wins over every server entry.
 pub fn resolve_target(api: &Api, target_url: &str) -> Result<ResolvedTarget, TargetError> {
     let mut t = Target::parse(target_url)?;
-    let choice = if t.base_path != "/" {
+    let choice = if t.base_path != "/" && paths_begin_with(api, &t.base_path) {
+        ServerChoice {
+            index: None,
+            base_path: "/".into(),
+            reason: format!("the description's paths already begin with the target URL's path `{}`", t.base_path),
+            out_of_scope: choose_server(api, &t).out_of_scope,
+        }
+    } else if t.base_path != "/" {
         ServerChoice {
             index: None,
             base_path: t.base_path.clone(),
@@ -195,6 +202,19 @@ pub fn resolve_target(api: &Api, target_url: &str) -> Result<ResolvedTarget, Tar
         t.url = format!("{}://{}{}", t.scheme, target_authority(&t), t.base_path);
     }
     Ok(ResolvedTarget { target: t, choice })
+}
+
+/// Whether every operation's path already starts with `base` (a whole
+/// segment): then the paths are written from the root, and putting `base` in
+/// front again would ask for `/api/api/...`.
+pub fn paths_begin_with(api: &Api, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    !base.is_empty()
+        && !api.operations.is_empty()
+        && api
+            .operations
+            .iter()
+            .all(|op| op.path.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
 }
 
 /// The scan target for `api` at `target_url` (see [`resolve_target`]).

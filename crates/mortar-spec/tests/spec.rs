@@ -214,6 +214,14 @@ fn every_servers_shape_resolves_against_the_target_origin() {
         resolve_target(&spec(", \"servers\": [{\"url\": \"/api/v3\"}]"), "http://127.0.0.1:5000/mounted").unwrap();
     assert_eq!(resolved.target.base_path, "/mounted");
     assert!(resolved.choice.reason.contains("target URL's own path"), "{}", resolved.choice.reason);
+    // Paths written from the root that already carry the target's path are
+    // not prefixed with it again (`/users/users/v1`); a mere string prefix
+    // (`/use`) is not a path segment and changes nothing.
+    let resolved = resolve_target(&spec(""), "http://127.0.0.1:5000/users/").unwrap();
+    assert_eq!(resolved.target.base_path, "/", "{}", resolved.choice.reason);
+    assert!(resolved.choice.reason.contains("already begin with"), "{}", resolved.choice.reason);
+    let resolved = resolve_target(&spec(""), "http://127.0.0.1:5000/use").unwrap();
+    assert_eq!(resolved.target.base_path, "/use");
 }
 
 #[test]

@@ -98,8 +98,13 @@ impl ScanOption {
                 let arg = arg.action(ArgAction::Append);
                 if commas { arg.value_delimiter(',') } else { arg }
             }
+            // The same words as a file or environment value out of range.
             Kind::Integer { min, max } => {
-                arg.action(ArgAction::Set).value_parser(clap::value_parser!(i64).range(min..=max))
+                arg.action(ArgAction::Set).value_parser(move |text: &str| match text.parse::<i64>() {
+                    Ok(n) if (min..=max).contains(&n) => Ok(n),
+                    Ok(_) => Err(format!("not from {min} to {max}")),
+                    Err(_) => Err("not a whole number".to_string()),
+                })
             }
             _ => arg.action(ArgAction::Set),
         }

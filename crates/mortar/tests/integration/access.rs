@@ -279,7 +279,8 @@ async fn unlimited_sign_in_is_found_and_a_throttled_one_is_not() {
     }
     let out = mortar(&["scan", "https://127.0.0.1:1/", "--rate-burst", "1"], &[]).await;
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("rate-burst: must be from 2 to 200"), "{}", out.stderr);
+    assert!(out.stderr.contains("--rate-burst") && out.stderr.contains("not from 2 to 200"), "{}", out.stderr);
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
     lab.shutdown();
 }
 
