@@ -2,7 +2,9 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
+use crate::probes::json::{is_empty_json, reads_as_refusal, same_shape};
 use crate::probes::spec::{answered, defined_at, described, no_description, swept};
+use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
@@ -43,19 +45,18 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         let Some((_, anonymous)) = answered(reaches).find(|(r, _)| r.identity == "anonymous") else { continue };
         judged += 1;
         let status = anonymous.response.status;
-        if !(200..300).contains(&status) {
-            continue;
-        }
-        // The same body as an authenticated caller got: the data really was served.
-        let same_as_identity = answered(reaches).any(|(r, ex)| {
-            r.identity != "anonymous" && ex.response.status == status && ex.response.body == anonymous.response.body
-        });
+        let served: Vec<&Exchange> = answered(reaches)
+            .filter(|(r, ex)| r.identity != "anonymous" && (200..300).contains(&ex.response.status))
+            .map(|(_, ex)| ex.as_ref())
+            .collect();
+        let Some(confidence) = served_anonymously(anonymous, &served) else { continue };
+        let same_as_identity = confidence == Confidence::Confirmed;
         let request = ctx.request(&op.endpoint.method, &op.endpoint);
         reporter.observe(Observation {
             endpoint: Some(op.endpoint.clone()),
             component: None,
             severity: None,
-            confidence: if same_as_identity { Confidence::Confirmed } else { Confidence::Firm },
+            confidence,
             title: None,
             description: format!(
                 "{} {} requires credentials according to the API description ({}), yet it answered HTTP {status} \
@@ -70,4 +71,52 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         });
     }
     swept(&ctx, judged)
+}
+
+/// Whether the anonymous answer proves the operation served its data, and how
+/// firmly; `served` are the 2xx answers the identities got.
+fn served_anonymously(anonymous: &Exchange, served: &[&Exchange]) -> Option<Confidence> {
+    if !(200..300).contains(&anonymous.response.status) {
+        return None;
+    }
+    let body = &anonymous.response.body;
+    if served.iter().any(|ex| !body.is_empty() && ex.response.body == *body) {
+        return Some(Confidence::Confirmed);
+    }
+    if reads_as_refusal(body) {
+        return None;
+    }
+    let json = |b: &[u8]| serde_json::from_slice::<serde_json::Value>(b).ok();
+    let anonymous_json = json(body).filter(|v| !is_empty_json(v))?;
+    let identity_json: Vec<serde_json::Value> = served.iter().filter_map(|ex| json(&ex.response.body)).collect();
+    if identity_json.is_empty() || identity_json.iter().any(|v| same_shape(v, &anonymous_json)) {
+        Some(Confidence::Firm)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(status: u16, body: &[u8]) -> Exchange {
+        crate::probes::fixture::exchange("http://127.0.0.1/orders", status, &[], std::str::from_utf8(body).unwrap())
+    }
+
+    #[test]
+    fn data_is_proof_and_a_refusal_or_another_shape_is_not() {
+        let orders = br#"{"orders": [{"id": 7, "item": "keyboard"}], "total": 1}"#;
+        let other_orders = br#"{"orders": [], "total": 0}"#;
+        let alice = exchange(200, orders);
+        assert_eq!(served_anonymously(&exchange(200, orders), &[&alice]), Some(Confidence::Confirmed));
+        assert_eq!(served_anonymously(&exchange(200, other_orders), &[&alice]), Some(Confidence::Firm));
+        assert_eq!(served_anonymously(&exchange(200, orders), &[]), Some(Confidence::Firm));
+        // Refusals served with 200, empty answers, pages and other shapes prove nothing.
+        assert_eq!(served_anonymously(&exchange(200, br#"{"message": "Token is missing"}"#), &[&alice]), None);
+        assert_eq!(served_anonymously(&exchange(200, br#"{"error": "no session"}"#), &[&alice]), None);
+        assert_eq!(served_anonymously(&exchange(200, b"[]"), &[]), None);
+        assert_eq!(served_anonymously(&exchange(200, b"<html><body>app</body></html>"), &[]), None);
+        assert_eq!(served_anonymously(&exchange(401, orders), &[&alice]), None);
+    }
 }
