@@ -115,6 +115,13 @@ fn nonexistent_user_body(body: &[u8], marker: &str) -> Option<Vec<u8>> {
     named.then(|| serde_json::to_vec(&map).unwrap_or_default())
 }
 
+/// Whether a status is the operation's own answer to a guess (accepted,
+/// refused or invalid), not "no such route", a redirect or a server failure:
+/// a burst of 404s says nothing about the operation's rate limit.
+fn handled(status: u16) -> bool {
+    (200..300).contains(&status) || matches!(status, 400 | 401 | 403 | 409 | 422)
+}
+
 fn limited(ex: &Exchange) -> bool {
     matches!(ex.response.status, 429 | 503)
         || ex.response.headers.iter().any(|(n, _)| {
@@ -178,6 +185,14 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         if answers.iter().any(|a| a.response.status != first) {
             continue;
         }
+        if !handled(first) {
+            passed_over.push(format!(
+                "{} {} (answered HTTP {first}: not an answer of the operation itself)",
+                op.endpoint.method, op.endpoint.path
+            ));
+            tested -= 1;
+            continue;
+        }
         let last = &answers[answers.len() - 1];
         let mut observation = Observation::confirmed(
             op.endpoint.clone(),
@@ -229,6 +244,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_operations_own_answers_are_judged() {
+        for status in [200, 204, 400, 401, 403, 409, 422] {
+            assert!(handled(status), "{status}");
+        }
+        for status in [301, 302, 404, 405, 410, 500, 501, 502] {
+            assert!(!handled(status), "{status}");
+        }
+    }
 
     #[test]
     fn sensitive_operations_are_named_by_path_words_and_ids() {
