@@ -1,7 +1,8 @@
 //! `debug-endpoints` (actix-web): an orders API whose vulnerable variant also
 //! serves Prometheus metrics at the server root (`/metrics`) and a Spring-style
-//! actuator environment under the API (`/api/actuator/env`) to anyone; the
-//! fixed variant serves neither on the public listener (404, actix's default).
+//! actuator environment under the API (`/api/actuator/env`) and the process
+//! environment as `printenv` lines (`/api/_debug`) to anyone; the fixed
+//! variant serves none of them on the public listener (404, actix's default).
 
 use actix_web::{App, HttpResponse, web};
 use serde_json::json;
@@ -28,7 +29,9 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
         let app = App::new().route("/api/", web::get().to(index)).route("/api/orders", web::get().to(orders));
         // The flaw: the management endpoints share the public listener.
         if exposed {
-            app.route("/metrics", web::get().to(metrics)).route("/api/actuator/env", web::get().to(env))
+            app.route("/metrics", web::get().to(metrics))
+                .route("/api/actuator/env", web::get().to(env))
+                .route("/api/_debug", web::get().to(environment))
         } else {
             app
         }
@@ -70,6 +73,13 @@ async fn env() -> HttpResponse {
             }}
         ]
     }))
+}
+
+/// A debug route dumping the process environment, as `printenv` prints it.
+async fn environment() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("HOSTNAME=orders-5d8f7\nHOME=/home/orders\nPATH=/usr/local/bin:/usr/bin:/bin\nRUST_LOG=info\nDATABASE_PASSWORD=******\n")
 }
 
 async fn index() -> HttpResponse {

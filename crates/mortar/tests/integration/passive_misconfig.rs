@@ -108,10 +108,10 @@ async fn findings_land_where_the_flaws_are() {
     // Debug endpoints: at the server root and under the base path, one finding each.
     let report = scan(target(&lab, "debug-endpoints", "vulnerable"), &[]).await;
     let found = findings_of(&report, "misconfiguration.debug-endpoints");
-    assert_eq!(components(&found), vec!["actuator-env", "prometheus-metrics"], "{report:#}");
+    assert_eq!(components(&found), vec!["actuator-env", "environment", "prometheus-metrics"], "{report:#}");
     for f in &found {
         let path = f["endpoint"]["path"].as_str().unwrap();
-        assert!(path == "/metrics" || path == "/api/actuator/env", "{path}");
+        assert!(["/metrics", "/api/actuator/env", "/api/_debug"].contains(&path), "{path}");
         assert_eq!(f["confidence"], "confirmed");
     }
 

@@ -34,6 +34,9 @@ pub enum Kind {
     PhpInfo,
     /// Django's admin login.
     DjangoAdmin,
+    /// The process environment dumped whole (`process.env`, `os.environ`,
+    /// `printenv`): names and values, often credentials.
+    EnvironmentDump,
 }
 
 impl Kind {
@@ -48,13 +51,14 @@ impl Kind {
             Kind::ServerStatus => "server-status",
             Kind::PhpInfo => "phpinfo",
             Kind::DjangoAdmin => "admin",
+            Kind::EnvironmentDump => "environment",
         }
     }
 
     fn severity(self) -> Severity {
         match self {
             Kind::Console => Severity::Critical,
-            Kind::ActuatorEnv | Kind::PhpInfo => Severity::High,
+            Kind::ActuatorEnv | Kind::PhpInfo | Kind::EnvironmentDump => Severity::High,
             Kind::GoPprof | Kind::GoExpvar | Kind::ActuatorIndex | Kind::ServerStatus => Severity::Medium,
             Kind::PrometheusMetrics | Kind::DjangoAdmin => Severity::Low,
         }
@@ -71,6 +75,7 @@ impl Kind {
             Kind::ServerStatus => "Apache server-status (every client and request in flight)",
             Kind::PhpInfo => "phpinfo() (configuration, paths and environment variables)",
             Kind::DjangoAdmin => "the Django admin login",
+            Kind::EnvironmentDump => "a dump of the process environment (variable names and values, often credentials)",
         }
     }
 }
@@ -82,7 +87,11 @@ const PATHS: &[(&str, &[Kind])] = &[
     ("actuator", &[Kind::ActuatorIndex]),
     ("actuator/env", &[Kind::ActuatorEnv]),
     ("actuator/prometheus", &[Kind::PrometheusMetrics]),
-    ("env", &[Kind::ActuatorEnv]),
+    ("env", &[Kind::ActuatorEnv, Kind::EnvironmentDump]),
+    ("debug", &[Kind::EnvironmentDump, Kind::GoExpvar]),
+    ("_debug", &[Kind::EnvironmentDump]),
+    ("__debug__", &[Kind::EnvironmentDump]),
+    ("debug/env", &[Kind::EnvironmentDump]),
     ("debug/pprof/", &[Kind::GoPprof]),
     ("debug/vars", &[Kind::GoExpvar]),
     ("console", &[Kind::Console]),
@@ -101,10 +110,12 @@ pub static CHECK: Check = Check {
         profile: Profile::Standard,
         title: "Debug or management endpoint exposed",
         description: "Requests well-known debug and management paths (/metrics, /actuator, /actuator/env, \
-            /debug/pprof/, /debug/vars, /console, /h2-console/, /server-status, /phpinfo.php, /admin/login/) \
+            /env, /debug, /_debug, /__debug__, /debug/env, /debug/pprof/, /debug/vars, /console, /h2-console/, \
+            /server-status, /phpinfo.php, /admin/login/) \
             at the server root and under the API's base path with GET, and reports one only when the body \
             carries that endpoint's real output (Prometheus `# HELP`/`# TYPE` lines, actuator \
-            `propertySources`, the pprof index...), never on a 200 alone; the answer to a non-existent path \
+            `propertySources`, the pprof index, at least three of the variables every process environment \
+            has such as PATH, HOME, HOSTNAME...), never on a 200 alone; the answer to a non-existent path \
             is fetched first so a catch-all page cannot pass for a hit.",
         remediation: Remediation {
             summary: "Remove debug and management endpoints from the public listener: serve them on a separate \
@@ -253,7 +264,51 @@ pub fn matched_kinds(exchange: &Exchange) -> Vec<Kind> {
     if body.contains("Django administration") || body.contains("Django site admin") {
         kinds.push(Kind::DjangoAdmin);
     }
+    if is_environment_dump(&body, json.as_ref()) {
+        kinds.push(Kind::EnvironmentDump);
+    }
     kinds
+}
+
+/// Variables nearly every process environment carries, whatever the stack.
+const ENVIRONMENT_NAMES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "HOSTNAME",
+    "PWD",
+    "OLDPWD",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "SHLVL",
+    "LANG",
+    "TERM",
+    "TMPDIR",
+    "NODE_ENV",
+    "NODE_VERSION",
+    "PYTHONPATH",
+    "PYTHON_VERSION",
+    "VIRTUAL_ENV",
+    "JAVA_HOME",
+    "GOPATH",
+];
+
+/// A process environment: at least three of [`ENVIRONMENT_NAMES`] as keys of
+/// a JSON object (at the top or one level down, as in `{"env": {...}}`) or as
+/// `NAME=value` lines.
+fn is_environment_dump(body: &str, json: Option<&serde_json::Value>) -> bool {
+    let known = |name: &str| ENVIRONMENT_NAMES.contains(&name);
+    let in_object = |map: &serde_json::Map<String, serde_json::Value>| map.keys().filter(|k| known(k)).count() >= 3;
+    if let Some(serde_json::Value::Object(map)) = json {
+        return in_object(map) || map.values().any(|v| v.as_object().is_some_and(in_object));
+    }
+    let names: BTreeSet<&str> = body
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .map(|(name, _)| name.trim())
+        .filter(|n| known(n))
+        .collect();
+    names.len() >= 3
 }
 
 /// Prometheus text exposition: `# HELP` and `# TYPE` comment lines and at least
@@ -315,6 +370,28 @@ mod tests {
         // A generic JSON 200 (an SPA or catch-all) proves nothing.
         for body in [r#"{"status":"ok"}"#, r#"{"activeProfiles":[]}"#, r#"{"_links":{"self":{"href":"/api/"}}}"#] {
             assert!(matched_kinds(&exchange("https://h/x", 200, &[], body)).is_empty(), "{body}");
+        }
+    }
+
+    #[test]
+    fn environment_dumps_are_recognised_in_json_and_text() {
+        let node = r#"{"PATH":"/usr/local/bin:/usr/bin","HOSTNAME":"api-7f9c","NODE_ENV":"production","PORT":"3000"}"#;
+        let nested = r#"{"debug": true, "env": {"HOME": "/root", "PWD": "/app", "LANG": "C.UTF-8"}}"#;
+        let printenv = "HOSTNAME=api-7f9c\nHOME=/home/app\nPATH=/usr/bin\nSECRET_KEY=******\n";
+        for body in [node, nested, printenv] {
+            assert_eq!(
+                matched_kinds(&exchange("https://h/_debug", 200, &[], body)),
+                vec![Kind::EnvironmentDump],
+                "{body}"
+            );
+        }
+        // Two names, names in prose, or values only are not an environment.
+        for body in [
+            r#"{"PATH": "/x", "HOME": "/y", "status": "ok"}"#,
+            "Set PATH and HOME and USER before starting.",
+            r#"["PATH", "HOME", "USER"]"#,
+        ] {
+            assert!(matched_kinds(&exchange("https://h/_debug", 200, &[], body)).is_empty(), "{body}");
         }
     }
 
