@@ -3,6 +3,7 @@
 use crate::cli::{DemoArgs, LabArgs};
 use crate::error::exit;
 use crate::{Invocation, emit, error_line, parse_scan_args, scan};
+use futures::StreamExt;
 use mortar_lab::{Expected, Lab, LabOptions, LabTarget};
 use mortar_model::{Report, Severity};
 use std::io::Write;
@@ -172,6 +173,9 @@ pub fn table(scores: &[TargetScore]) -> String {
     out
 }
 
+/// How many lab targets `mortar demo` scans at once.
+const DEMO_SCANS_AT_ONCE: usize = 3;
+
 /// `mortar demo`.
 pub async fn demo_command(
     args: &DemoArgs,
@@ -188,8 +192,13 @@ pub async fn demo_command(
     };
     let color = invocation.stdout_is_terminal && !invocation.env.contains_key("NO_COLOR");
     let mut scores = Vec::new();
-    for target in lab.targets() {
-        let score = match scan_target(target).await {
+    // A scan mostly waits on its targets (timeouts, race rounds, handshakes),
+    // so a few run at once; `buffered` keeps the output in the lab's order.
+    let mut scans = futures::stream::iter(lab.targets())
+        .map(|target| async move { (target, scan_target(target).await) })
+        .buffered(DEMO_SCANS_AT_ONCE);
+    while let Some((target, scanned)) = scans.next().await {
+        let score = match scanned {
             Ok(report) => {
                 if !args.table_only {
                     let title = format!("== {} ({}) {}\n", target.scenario, target.variant.as_str(), target.url);
@@ -210,6 +219,7 @@ pub async fn demo_command(
         };
         scores.push(score);
     }
+    drop(scans);
     lab.shutdown();
     let _ = emit(stdout, table(&scores).as_bytes());
     if scores.iter().all(TargetScore::ok) { exit::OK } else { exit::FAILED }

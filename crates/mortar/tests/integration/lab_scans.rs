@@ -3,39 +3,64 @@
 
 use crate::support::{assert_valid_report, finding_checks, mortar, scan_args, target};
 use mortar_lab::{Lab, LabOptions};
+use std::collections::BTreeMap;
 
+/// Every lab target, twice on new ports: exactly its expected findings, a
+/// valid report, and a valid, located SARIF log (written beside the JSON by
+/// the same scan) whose fingerprints are the same in both runs. One test, so
+/// the whole lab is scanned in the active profile twice, not three times.
 #[tokio::test(flavor = "multi_thread")]
-async fn every_lab_target_gets_exactly_its_expected_findings_and_a_valid_report() {
-    let lab = Lab::start(LabOptions::default()).await.unwrap();
-    for t in lab.targets() {
-        // 10 race rounds: a miss is negligible here (the serial race test holds the 3-round figure).
-        let out = mortar(&scan_args(t, &["--format", "json", "--race-rounds", "10"]), &[]).await;
-        assert_eq!(out.code, 0, "{} {}: {}", t.scenario, t.variant.as_str(), out.stderr);
-        let report = assert_valid_report(&out.stdout);
-        let mut checks = finding_checks(&report);
-        checks.sort();
-        checks.dedup();
-        let mut expected: Vec<String> = t
-            .expected
-            .iter()
-            .map(|e| match e {
-                mortar_lab::Expected::Check(c) | mortar_lab::Expected::At { check: c, .. } => c.clone(),
-            })
-            .collect();
-        expected.sort();
-        // Exactly the expected checks, plus only those the target allows (with a reason).
-        let allowed: Vec<&str> = t.allowed.iter().map(|a| a.check.as_str()).collect();
-        checks.retain(|c| !allowed.contains(&c.as_str()) || expected.contains(c));
-        assert_eq!(checks, expected, "{} {}", t.scenario, t.variant.as_str());
-        for finding in report["findings"].as_array().unwrap() {
-            assert!(!finding["evidence"].as_array().unwrap().is_empty(), "finding without evidence");
-            // A curl line; a race is reproduced with `mortar race` after its setup's curl.
-            let reproduce = finding["reproduce"].as_str().unwrap();
-            // A race on a never-seen client certificate first issues one with openssl.
-            assert!(["curl ", "mortar race ", "openssl req "].iter().any(|p| reproduce.starts_with(p)), "{reproduce}");
+async fn every_lab_target_gets_exactly_its_expected_findings_valid_reports_and_stable_sarif() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut runs: Vec<BTreeMap<String, Vec<String>>> = Vec::new();
+    for run in 0..2 {
+        let lab = Lab::start(LabOptions::default()).await.unwrap();
+        let mut by_target = BTreeMap::new();
+        for t in lab.targets() {
+            let what = format!("{}/{}", t.scenario, t.variant.as_str());
+            let sarif = dir.path().join(format!("{}-{}-{run}.sarif", t.scenario, t.variant.as_str()));
+            let sarif_arg = format!("sarif={}", sarif.display());
+            // 10 race rounds: a miss is negligible here (the serial race test holds the 3-round figure).
+            let out = mortar(
+                &scan_args(t, &["--format", "json", "--race-rounds", "10", "--report", sarif_arg.as_str()]),
+                &[],
+            )
+            .await;
+            assert_eq!(out.code, 0, "{what}: {}", out.stderr);
+            let report = assert_valid_report(&out.stdout);
+            let mut checks = finding_checks(&report);
+            checks.sort();
+            checks.dedup();
+            let mut expected: Vec<String> = t
+                .expected
+                .iter()
+                .map(|e| match e {
+                    mortar_lab::Expected::Check(c) | mortar_lab::Expected::At { check: c, .. } => c.clone(),
+                })
+                .collect();
+            expected.sort();
+            // Exactly the expected checks, plus only those the target allows (with a reason).
+            let allowed: Vec<&str> = t.allowed.iter().map(|a| a.check.as_str()).collect();
+            checks.retain(|c| !allowed.contains(&c.as_str()) || expected.contains(c));
+            assert_eq!(checks, expected, "{what} (run {run})");
+            for finding in report["findings"].as_array().unwrap() {
+                assert!(!finding["evidence"].as_array().unwrap().is_empty(), "finding without evidence");
+                // A curl line; a race is reproduced with `mortar race` after its setup's curl.
+                let reproduce = finding["reproduce"].as_str().unwrap();
+                // A race on a never-seen client certificate first issues one with openssl.
+                assert!(
+                    ["curl ", "mortar race ", "openssl req "].iter().any(|p| reproduce.starts_with(p)),
+                    "{reproduce}"
+                );
+            }
+            let fingerprints = crate::reports::check_sarif(&std::fs::read_to_string(&sarif).unwrap(), &what);
+            assert_eq!(fingerprints.is_empty(), report["findings"].as_array().unwrap().is_empty(), "{what}");
+            by_target.insert(what, fingerprints);
         }
+        runs.push(by_target);
+        lab.shutdown();
     }
-    lab.shutdown();
+    assert_eq!(runs[0], runs[1], "SARIF fingerprints changed between two runs on new ports");
 }
 
 /// Finding ids hash the check, method, path and component, never the port.

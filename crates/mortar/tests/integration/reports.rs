@@ -1,11 +1,11 @@
-//! Report formats on real scans: SARIF on every lab target (a located,
-//! fingerprinted result per finding, stable across runs), JUnit and Markdown
-//! written beside the main output with `--report FORMAT=FILE`.
+//! Report formats on real scans: the SARIF checks (a located, fingerprinted
+//! result per finding; every lab target's SARIF is checked by the lab-wide
+//! test in lab_scans.rs), JUnit and Markdown written beside the main output
+//! with `--report FORMAT=FILE`.
 
 use crate::support::{mortar, scan_args};
-use mortar_lab::{Lab, LabOptions};
+use mortar_lab::Lab;
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The official SARIF 2.1.0 schema (as shipped in Microsoft's SARIF
 /// multitool, fetched by `.ci/run`) from MORTAR_SARIF_SCHEMA. Without it the
@@ -29,7 +29,7 @@ fn sarif_schema() -> Option<&'static jsonschema::Validator> {
 
 /// Checks the SARIF against the official schema and the structure GitHub
 /// code scanning needs; returns the fingerprints by target.
-fn check_sarif(text: &str, what: &str) -> Vec<String> {
+pub(crate) fn check_sarif(text: &str, what: &str) -> Vec<String> {
     let sarif: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{what}: SARIF is not JSON: {e}"));
     if let Some(schema) = sarif_schema() {
         let errors: Vec<String> =
@@ -53,28 +53,6 @@ fn check_sarif(text: &str, what: &str) -> Vec<String> {
         fingerprints.push(result["partialFingerprints"]["mortarFindingId/v1"].as_str().unwrap().to_string());
     }
     fingerprints
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn sarif_of_every_lab_target_is_located_and_stable_across_runs() {
-    let mut runs: Vec<BTreeMap<String, Vec<String>>> = Vec::new();
-    for _ in 0..2 {
-        let lab = Lab::start(LabOptions::default()).await.unwrap();
-        let mut by_target = BTreeMap::new();
-        for t in lab.targets() {
-            let what = format!("{}/{}", t.scenario, t.variant.as_str());
-            // Races are confirmed with a probability per round: 10 rounds make a
-            // miss negligible here (the serial race test holds the 3-round figure).
-            let out = mortar(&scan_args(t, &["--format", "sarif", "--race-rounds", "10"]), &[]).await;
-            assert!(out.code == 0 || out.code == 1, "{what}: {}", out.stderr);
-            let fingerprints = check_sarif(&out.stdout, &what);
-            assert_eq!(fingerprints.is_empty(), t.expected.is_empty() && t.allowed.is_empty(), "{what}");
-            by_target.insert(what, fingerprints);
-        }
-        runs.push(by_target);
-        lab.shutdown();
-    }
-    assert_eq!(runs[0], runs[1], "fingerprints changed between two runs on new ports");
 }
 
 #[tokio::test(flavor = "multi_thread")]
