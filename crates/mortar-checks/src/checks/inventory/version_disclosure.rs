@@ -27,7 +27,8 @@ pub static CHECK: Check = Check {
         profile: Profile::Passive,
         title: "Software version disclosed in response headers",
         description: "Reads the Server, X-Powered-By, X-AspNet-Version, X-AspNetMvc-Version and X-Generator \
-            headers of normal responses and reports those that carry a version number (product/1.2.3). A \
+            headers of normal responses and reports those that carry a version number (product/1.2.3 or \
+            `Python 3.10`). A \
             version lets an attacker pick known exploits for exactly what runs; a bare product name is not \
             reported.",
         remediation: Remediation {
@@ -94,11 +95,26 @@ pub fn disclosed_version(header: &str, value: &str) -> Option<String> {
     if header.starts_with("x-aspnet") {
         return is_version(value).then(|| value.to_string());
     }
-    value
+    let tokens: Vec<&str> = value
         .split(|c: char| c.is_whitespace() || c == ',' || c == ';' || c == '(' || c == ')')
+        .filter(|t| !t.is_empty())
+        .collect();
+    let slashed = tokens
+        .iter()
         .filter_map(|token| token.split_once('/'))
         .find(|(name, version)| !name.is_empty() && is_version(version))
-        .map(|(name, version)| format!("{name}/{version}"))
+        .map(|(name, version)| format!("{name}/{version}"));
+    // Also `Python 3.10, FastAPI ^0.103.0`: a product name, then its version
+    // as the next word (a range marker such as `^` or `~` or a `v` allowed).
+    let spaced = || {
+        tokens.windows(2).find_map(|pair| {
+            let (name, version) = (pair[0], pair[1]);
+            let bare = version.trim_start_matches(['^', '~', '=', 'v', 'V']);
+            (name.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && !name.contains('/') && is_version(bare))
+                .then(|| format!("{name} {version}"))
+        })
+    };
+    slashed.or_else(spaced)
 }
 
 #[cfg(test)]
@@ -114,5 +130,9 @@ mod tests {
         assert_eq!(disclosed_version("server", "cloudflare"), None);
         assert_eq!(disclosed_version("x-powered-by", "Express"), None);
         assert_eq!(disclosed_version("server", "api/v2"), None);
+        assert_eq!(disclosed_version("x-powered-by", "Python 3.10, FastAPI ^0.103.0").as_deref(), Some("Python 3.10"));
+        assert_eq!(disclosed_version("server", "Jetty v9.4.51").as_deref(), Some("Jetty v9.4.51"));
+        assert_eq!(disclosed_version("server", "Gateway 2"), None, "a bare integer is no version");
+        assert_eq!(disclosed_version("x-powered-by", "Express for API v2"), None);
     }
 }
