@@ -177,25 +177,26 @@ pub fn choose_server(api: &Api, target: &Target) -> ServerChoice {
 
 /// The scan target for `api` at `target_url`, and which server gave its base
 /// path: the target's scheme, host and port always win; a path of its own
-/// (other than `/`) wins over every server entry.
+/// (other than `/`) wins over every server entry, unless the description's
+/// paths already begin with it.
 pub fn resolve_target(api: &Api, target_url: &str) -> Result<ResolvedTarget, TargetError> {
     let mut t = Target::parse(target_url)?;
-    let choice = if t.base_path != "/" && paths_begin_with(api, &t.base_path) {
-        ServerChoice {
-            index: None,
-            base_path: "/".into(),
-            reason: format!("the description's paths already begin with the target URL's path `{}`", t.base_path),
-            out_of_scope: choose_server(api, &t).out_of_scope,
-        }
-    } else if t.base_path != "/" {
-        ServerChoice {
-            index: None,
-            base_path: t.base_path.clone(),
-            reason: format!("the target URL's own path `{}` wins over the description's servers", t.base_path),
-            out_of_scope: choose_server(api, &t).out_of_scope,
-        }
+    let by_servers = choose_server(api, &t);
+    let choice = if t.base_path == "/" {
+        by_servers
     } else {
-        choose_server(api, &t)
+        let (base_path, reason) = if paths_begin_with(api, &t.base_path) {
+            (
+                "/".to_string(),
+                format!("the description's paths already begin with the target URL's path `{}`", t.base_path),
+            )
+        } else {
+            (
+                t.base_path.clone(),
+                format!("the target URL's own path `{}` wins over the description's servers", t.base_path),
+            )
+        };
+        ServerChoice { index: None, base_path, reason, out_of_scope: by_servers.out_of_scope }
     };
     if choice.base_path != t.base_path {
         t.base_path = choice.base_path.clone();
