@@ -91,6 +91,15 @@ pub enum EngineError {
         /// The scan's profile.
         profile: mortar_model::Profile,
     },
+    /// The identity stopped working earlier in the scan (a destructive
+    /// request removed or logged it out) and could not be restored. Nothing was sent.
+    #[error("identity `{identity}` was lost after {after}; the request was not sent")]
+    IdentityLost {
+        /// The identity.
+        identity: String,
+        /// The request after which it stopped working.
+        after: String,
+    },
     /// The identity's signer refused the request (the message never holds the key).
     #[error("cannot sign the request as `{identity}`")]
     Signing {
@@ -111,6 +120,7 @@ impl EngineError {
                 | EngineError::BudgetExhausted { .. }
                 | EngineError::DeadlineReached
                 | EngineError::ProfileForbids { .. }
+                | EngineError::IdentityLost { .. }
         )
     }
 

@@ -55,6 +55,10 @@ pub struct IdentityCoverage {
     pub preflight: String,
     /// Successful logins (1 + refreshes); 0 without a login recipe.
     pub logins: u64,
+    /// The request after which the identity stopped working and could not
+    /// be logged in again (later requests as it were not sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_after: Option<String>,
     /// Check ids that sent requests as this identity.
     pub used_by: Vec<String>,
     /// Operations that answered this identity.

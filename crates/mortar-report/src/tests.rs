@@ -191,6 +191,7 @@ fn coverage() -> Coverage {
                 accepted: true,
                 preflight: "200 OK".into(),
                 logins: 1,
+                lost_after: None,
                 used_by: vec!["bola.cross-identity-read".into()],
                 operations_reached: vec![OperationReach {
                     method: "GET".into(),
@@ -204,6 +205,7 @@ fn coverage() -> Coverage {
                 accepted: false,
                 preflight: "401 Unauthorized".into(),
                 logins: 0,
+                lost_after: None,
                 used_by: vec![],
                 operations_reached: vec![],
             },

@@ -214,11 +214,12 @@ pub async fn run_observed(options: &ScanOptions, events: Option<EventSink>) -> R
     }
     let today = time::OffsetDateTime::now_utc().date();
     notes.extend(crate::suppress::apply(&mut findings, &options.suppressions, today));
-    let coverage = Coverage {
-        checks: registry_order(results.coverage, skipped),
-        identities: identity_coverage(&preflight, &ctx, &options.identities),
-        skipped_operations,
-    };
+    notes.extend(results.phases.notes.iter().cloned());
+    let mut identities = identity_coverage(&preflight, &ctx, &options.identities);
+    for identity in &mut identities {
+        identity.lost_after = results.phases.lost.get(&identity.name).cloned();
+    }
+    let coverage = Coverage { checks: registry_order(results.coverage, skipped), identities, skipped_operations };
     let rejected: Vec<String> =
         preflight.checks.iter().skip(1).filter(|c| !c.accepted).map(|c| format!("{} ({})", c.name, c.detail)).collect();
     if !rejected.is_empty() {
@@ -273,6 +274,7 @@ fn identity_coverage(
                     .find(|i| i.name == p.name)
                     .map(|i| i.session.logins())
                     .unwrap_or(0),
+                lost_after: None,
                 used_by: used.map(|u| u.used_by.clone()).unwrap_or_default(),
                 operations_reached: used.map(|u| u.operations_reached.clone()).unwrap_or_default(),
             }

@@ -44,8 +44,12 @@ pub struct Plan {
     pub identities: Vec<String>,
     /// The API description.
     pub spec: PlanSpec,
-    /// The operations with their concrete requests.
+    /// The operations with their concrete requests, destructive ones included.
     pub operations: Vec<ScanOperation>,
+    /// Destructive operations the scan sends only in its last phase.
+    pub held: Vec<mortar_checks::context::HeldOperation>,
+    /// Destructive GETs the profile does not call at all.
+    pub withheld: Vec<mortar_checks::context::HeldOperation>,
     /// GET requests the learning step sends before the checks.
     pub learning_requests: usize,
     /// Check ids that will run.
@@ -88,19 +92,22 @@ pub async fn plan(options: &ScanOptions) -> Result<Plan, ScanError> {
         }
         None => (options.target.clone(), PlanSpec::NotGiven, bare_operations(&options.target), 0),
     };
-    let operations: Vec<ScanOperation> = operations
+    let mut operations: Vec<ScanOperation> = operations
         .into_iter()
         .filter(|o| {
             spec::PathFilter { include: &options.include_paths, exclude: &options.exclude_paths }
                 .selected(&o.endpoint.path)
         })
         .collect();
+    let (held, withheld) = mortar_checks::context::hold_back(&mut operations, options.profile, &options.include_paths);
     Ok(Plan {
         target,
         profile: options.profile,
         identities,
         spec: spec_plan,
         operations,
+        held,
+        withheld,
         learning_requests,
         checks: run.iter().map(|c| c.info.id).collect(),
         skipped_checks: skipped.into_iter().map(|s| (s.check, s.reason.unwrap_or_default())).collect(),
@@ -130,13 +137,30 @@ impl Plan {
             }
         }
         let _ = writeln!(out, "base path:  {}\noperations ({}):", self.target.base_path, self.operations.len());
-        for op in &self.operations {
+        let last_phase = |op: &ScanOperation| self.held.iter().find(|h| h.endpoint == op.endpoint);
+        // Main phase first, then the destructive operations in the order they are held back.
+        let main = self.operations.iter().filter(|op| last_phase(op).is_none());
+        for op in main.chain(self.operations.iter().filter(|op| last_phase(op).is_some())) {
             let sent = if op.is_safe() || self.profile == Profile::Active {
                 format!("{} {}", op.endpoint.method, op.target)
             } else {
                 format!("OPTIONS {}  (unsafe method: probed with OPTIONS outside the active profile)", op.target)
             };
-            let _ = writeln!(out, "  {} {}  ->  {sent}", op.endpoint.method, op.endpoint.path);
+            let held = match last_phase(op) {
+                Some(h) => format!("  [last phase: {}; sent after every other request]", h.reason),
+                None => String::new(),
+            };
+            let _ = writeln!(out, "  {} {}  ->  {sent}{held}", op.endpoint.method, op.endpoint.path);
+        }
+        if !self.withheld.is_empty() {
+            let _ = writeln!(out, "operations not called ({}):", self.withheld.len());
+            for h in &self.withheld {
+                let _ = writeln!(
+                    out,
+                    "  {} {}  ({}: may destroy data, called only in the active profile or when --include-path names it)",
+                    h.endpoint.method, h.endpoint.path, h.reason
+                );
+            }
         }
         let who = self.identities.len() + 1;
         let preflight = who;

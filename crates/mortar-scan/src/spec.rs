@@ -291,6 +291,11 @@ fn collection_operations(api: &Api, target: &Target, paths: &PathFilter<'_>) -> 
         .iter()
         .enumerate()
         .filter(|(_, op)| op.method == "GET" && !op.parameters.iter().any(|p| p.location == ParamLocation::Path))
+        // A GET named like a reset or a logout is not a collection to learn from.
+        .filter(|(_, op)| {
+            mortar_checks::context::hazard::named_destructive(&op.method, &op.path, op.operation_id.as_deref())
+                .is_none()
+        })
         .filter(|(_, op)| paths.selected(&op.endpoint(&target.base_path).path))
         .map(|(i, _)| i)
         .take(MAX_LEARNING_REQUESTS)

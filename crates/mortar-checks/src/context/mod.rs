@@ -3,11 +3,16 @@
 //! shared between checks by type), the reporter, the operations and settings
 //! the checks read, and the context's own helpers (login sessions, curl lines).
 
+pub mod hazard;
+mod hold;
+mod liveness;
 mod operation;
 pub mod reproduce;
 pub mod session;
 mod settings;
 
+pub use hold::{HeldOperation, Hold};
+pub use liveness::PhaseReport;
 pub use operation::{Described, Reach, ScanOperation};
 pub use settings::{RacePlan, RaceState, RaceStep, ScanSettings, SignedSample};
 
@@ -53,6 +58,11 @@ pub struct ScanContext {
     refresh_lock: tokio::sync::Mutex<()>,
     reach: OnceCell<BTreeMap<Endpoint, Vec<Reach>>>,
     shared: SharedState,
+    /// Destructive operations, sent only in the scan's last phase.
+    pub hold: Hold,
+    /// Destructive GETs the profile does not call (named explicitly they are).
+    pub withheld: Vec<HeldOperation>,
+    identity_watch: liveness::IdentityWatch,
 }
 
 /// State several checks share, one value per type (see [`ScanContext::shared`]).
@@ -68,10 +78,11 @@ impl ScanContext {
         operations: Vec<ScanOperation>,
         reproduce: ReproduceContext,
     ) -> ScanContext {
-        let operations: Vec<ScanOperation> = operations
+        let mut operations: Vec<ScanOperation> = operations
             .into_iter()
             .filter(|o| path_selected(&o.endpoint.path, &settings.include_paths, &settings.exclude_paths))
             .collect();
+        let (held, withheld) = hold_back(&mut operations, settings.profile, &settings.include_paths);
         let endpoints = operations.iter().map(|o| o.endpoint.clone()).collect();
         ScanContext {
             origin: Origin::of(&target),
@@ -88,6 +99,9 @@ impl ScanContext {
             refresh_lock: tokio::sync::Mutex::new(()),
             reach: OnceCell::new(),
             shared: Mutex::new(HashMap::new()),
+            hold: Hold::new(held),
+            withheld,
+            identity_watch: Default::default(),
         }
     }
 
@@ -169,7 +183,11 @@ impl ScanContext {
                 let mut jobs = Vec::new();
                 for op in &self.operations {
                     for identity in &who {
-                        let probe = if op.is_safe() || self.settings.profile == Profile::Active {
+                        // A destructive operation is not swept with its own method: the sweep
+                        // belongs to the main phase, and its answers would be about a
+                        // resource (or identity) the request itself removed.
+                        let destructive = self.hold.held().iter().any(|h| h.endpoint == op.endpoint);
+                        let probe = if (op.is_safe() || self.settings.profile == Profile::Active) && !destructive {
                             op.endpoint.method.clone()
                         } else {
                             "OPTIONS".to_string()
@@ -194,9 +212,13 @@ impl ScanContext {
             .await
     }
 
-    /// Endpoints reachable with a safe method, for passive checks.
+    /// Endpoints reachable with a safe method, for passive checks; not the
+    /// destructive ones (a GET that resets or logs out).
     pub fn safe_endpoints(&self) -> impl Iterator<Item = &Endpoint> {
-        self.endpoints.iter().filter(|e| matches!(e.method.as_str(), "GET" | "HEAD"))
+        self.endpoints
+            .iter()
+            .filter(|e| matches!(e.method.as_str(), "GET" | "HEAD"))
+            .filter(|e| !self.hold.held().iter().any(|h| &h.endpoint == *e))
     }
 
     /// The profile rule, for every request a check sends: outside the active
@@ -227,6 +249,13 @@ impl ScanContext {
         request: Request,
     ) -> Result<Exchange, EngineError> {
         self.permit(&request)?;
+        let held = self.hold.holds(&request, endpoint).cloned();
+        let _one_destructive_at_a_time = match &held {
+            Some(_) => Some(self.enter_last_phase(check).await?),
+            None => None,
+        };
+        self.refuse_if_lost(check, &request)?;
+        let _in_flight = self.hold.in_flight();
         let identity = request.identity.as_ref().map(|i| i.name.clone()).unwrap_or_else(|| "anonymous".to_string());
         let method = request.method.clone();
         let logins_before = request.identity.as_ref().map(|i| i.session.logins());
@@ -238,7 +267,7 @@ impl ScanContext {
             && id.login.is_some()
             && self.refresh(id, before).await
         {
-            result = self.engine.send(request.tag(check)).await;
+            result = self.engine.send(request.clone().tag(check)).await;
         }
         if let Ok(mut usage) = self.usage.lock() {
             let entry = usage.entry(identity).or_default();
@@ -249,7 +278,19 @@ impl ScanContext {
                 seen.1.insert(method);
             }
         }
+        if let Ok(ex) = &result {
+            self.after_answer(&request, held.as_ref(), ex.response.status).await;
+        }
         result
+    }
+
+    /// Waits for the last phase and takes its one-at-a-time lock; refuses
+    /// when the scan's deadline comes first.
+    async fn enter_last_phase(&self, check: &'static str) -> Result<tokio::sync::MutexGuard<'_, ()>, EngineError> {
+        if !self.hold.wait_open(check, self.engine.time_left()).await {
+            return Err(EngineError::DeadlineReached);
+        }
+        Ok(self.hold.serial.lock().await)
     }
 
     /// Sends `requests` for `check` as one synchronized burst
@@ -264,7 +305,22 @@ impl ScanContext {
         for request in &requests {
             self.permit(request)?;
         }
-        self.engine.burst(requests.into_iter().map(|r| r.tag(check)).collect(), options).await
+        let held = requests.iter().find_map(|r| self.hold.holds(r, None)).cloned();
+        let _one_destructive_at_a_time = match &held {
+            Some(_) => Some(self.enter_last_phase(check).await?),
+            None => None,
+        };
+        for request in &requests {
+            self.refuse_if_lost(check, request)?;
+        }
+        let first = requests.first().cloned();
+        let _in_flight = self.hold.in_flight();
+        let report = self.engine.burst(requests.into_iter().map(|r| r.tag(check)).collect(), options).await?;
+        let accepted = report.responses.iter().filter_map(|r| r.status).find(|s| (200..300).contains(s));
+        if let (Some(first), Some(status)) = (first, accepted) {
+            self.after_answer(&first, held.as_ref(), status).await;
+        }
+        Ok(report)
     }
 
     /// Logs `identity` in again if its session is dead; true when a fresh
@@ -281,8 +337,13 @@ impl ScanContext {
     }
 
     /// The GET of an endpoint as the primary identity, fetched once and shared
-    /// by every passive check that only needs to look at it.
+    /// by every passive check that only needs to look at it. A destructive
+    /// operation has no baseline: passive checks only look, and looking at a
+    /// reset or a logout would destroy what the rest of the scan needs.
     pub async fn baseline(&self, check: &'static str, endpoint: &Endpoint) -> Result<Arc<Exchange>, String> {
+        if let Some(held) = self.hold.held().iter().find(|h| &h.endpoint == endpoint) {
+            return Err(format!("not fetched for passive checks: {}", held.reason));
+        }
         let cell = {
             let mut map = self.baselines.lock().map_err(|_| "baseline cache poisoned".to_string())?;
             map.entry(endpoint.clone()).or_default().clone()
@@ -321,6 +382,7 @@ impl ScanContext {
                 accepted: true,
                 preflight: String::new(),
                 logins: 0,
+                lost_after: None,
                 used_by: checks.into_iter().collect(),
                 operations_reached: ops
                     .into_iter()
@@ -334,6 +396,35 @@ impl ScanContext {
             })
             .collect()
     }
+}
+
+/// Takes the destructive operations out of the main phase: held back to
+/// the last phase when the profile sends them with their own method, left
+/// out entirely when a GET is destructive by name and the profile is not
+/// active (unless `--include-path` names its path exactly). Returns (held,
+/// left out).
+pub fn hold_back(
+    operations: &mut Vec<ScanOperation>,
+    profile: Profile,
+    include_paths: &[String],
+) -> (Vec<HeldOperation>, Vec<HeldOperation>) {
+    let active = profile == Profile::Active;
+    let named = |path: &str| include_paths.iter().any(|p| !p.contains('*') && p == path);
+    let mut held = Vec::new();
+    let mut withheld = Vec::new();
+    operations.retain(|op| {
+        let Some(reason) = hazard::destructive_reason(op) else { return true };
+        let path = op.target.split('?').next().unwrap_or_default().to_string();
+        let entry = HeldOperation { endpoint: op.endpoint.clone(), path, reason };
+        if active || (op.is_safe() && named(&op.endpoint.path)) {
+            held.push(entry);
+        } else if op.is_safe() {
+            withheld.push(entry);
+            return false;
+        }
+        true
+    });
+    (held, withheld)
 }
 
 /// Whether a path template passes `--include-path` / `--exclude-path` (globs with `*`).

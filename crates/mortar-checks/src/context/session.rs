@@ -21,7 +21,7 @@ pub enum LoginError {
     NoToken(String),
 }
 
-fn recipe_request(origin: &Origin, recipe: &RecipeRequest) -> Request {
+pub(super) fn recipe_request(origin: &Origin, recipe: &RecipeRequest) -> Request {
     Request::new(recipe.method.clone(), origin, recipe.path.clone()).tag(SESSION_TAG)
 }
 

@@ -2,7 +2,7 @@
 //! common internal siblings.
 
 use crate::check::{Check, CheckVerdict};
-use crate::context::{Reporter, ScanContext};
+use crate::context::{Reporter, ScanContext, ScanOperation};
 use crate::probes::spec::{described, no_description};
 use mortar_engine::Request;
 use mortar_model::{
@@ -66,7 +66,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let documented: BTreeSet<String> = ctx.operations.iter().map(|o| o.target.clone()).collect();
     let documented_templates: BTreeSet<String> = ctx.operations.iter().map(|o| o.endpoint.path.clone()).collect();
     let mut candidates: BTreeSet<String> = BTreeSet::new();
-    for op in ctx.operations.iter().filter(|o| o.endpoint.method == "GET") {
+    // Another version of a reset or a logout would be as destructive, and is not held back.
+    let harmless = |o: &&ScanOperation| crate::context::hazard::destructive_reason(o).is_none();
+    for op in ctx.operations.iter().filter(|o| o.endpoint.method == "GET").filter(harmless) {
         candidates.extend(other_versions(&op.target));
     }
     for sibling in SIBLINGS {

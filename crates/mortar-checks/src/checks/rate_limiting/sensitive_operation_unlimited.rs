@@ -85,7 +85,13 @@ fn kind(op: &ScanOperation) -> Option<&'static str> {
     // `sign-in` and `log-in` split into two words; join neighbours too.
     let joined: Vec<String> = words.windows(2).map(|w| format!("{}{}", w[0], w[1])).collect();
     words.extend(joined);
-    SENSITIVE.iter().find(|(word, _)| words.iter().any(|w| w == word || w.starts_with(word))).map(|(_, k)| *k)
+    let found = SENSITIVE.iter().find(|(word, _)| words.iter().any(|w| w == word || w.starts_with(word)));
+    // A bare `reset` fetched by GET restores data (`GET /reset-database`);
+    // a password reset is requested with a body.
+    if found.is_some_and(|(word, _)| *word == "reset") && op.endpoint.method == "GET" {
+        return None;
+    }
+    found.map(|(_, k)| *k)
 }
 
 /// Body fields that name the user, and those that hold the secret.
@@ -260,6 +266,8 @@ mod tests {
         assert_eq!(kind(&ScanOperation::bare("POST", "/api/auth/login")), Some("sign-in"));
         assert_eq!(kind(&ScanOperation::bare("POST", "/api/sign-in")), Some("sign-in"));
         assert_eq!(kind(&ScanOperation::bare("POST", "/api/password/forgot")), Some("password reset"));
+        assert_eq!(kind(&ScanOperation::bare("POST", "/auth/reset")), Some("password reset"));
+        assert_eq!(kind(&ScanOperation::bare("GET", "/maintenance/reset-database")), None);
         assert_eq!(kind(&ScanOperation::bare("GET", "/api/products/search")), Some("search"));
         assert_eq!(kind(&ScanOperation::bare("GET", "/api/invoices/{login}")), None);
         assert_eq!(kind(&ScanOperation::bare("GET", "/api/invoices")), None);
