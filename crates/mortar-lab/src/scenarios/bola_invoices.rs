@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "bola-invoices", start };
 
@@ -87,14 +87,8 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
         .route("/api/v1/invoices/{invoice_id}", get(one))
         .with_state(service);
     let addr = ctx.serve_axum(router)?;
-    let expected = match variant {
-        Variant::Vulnerable => vec![Expected::At {
-            check: "bola.cross-identity-read".to_owned(),
-            method: "GET".to_owned(),
-            path: "/api/v1/invoices/{invoiceId}".to_owned(),
-        }],
-        Variant::Fixed => Vec::new(),
-    };
+    let expected =
+        super::vulnerable_expects_at(variant, "bola.cross-identity-read", "GET", "/api/v1/invoices/{invoiceId}");
     Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, scan_args, expected))
 }
 

@@ -7,6 +7,7 @@ use crate::{Expected, LabError, LabTarget, Variant};
 use serde_json::Value;
 use std::net::SocketAddr;
 
+mod account_hazards;
 mod api_200;
 mod bfla_admin;
 mod bola_documents;
@@ -108,6 +109,7 @@ pub(crate) const ALL: &[Scenario] = &[
     llm_chat::AXUM,
     api_200::SCENARIO,
     bola_documents::SCENARIO,
+    account_hazards::SCENARIO,
     unbounded_list::SCENARIO,
 ];
 
@@ -149,6 +151,16 @@ pub(crate) fn bearer_api_description(title: &str, paths: Value) -> Value {
 pub(crate) fn vulnerable_expects(variant: Variant, checks: &[&str]) -> Vec<Expected> {
     match variant {
         Variant::Vulnerable => checks.iter().map(|c| Expected::Check((*c).to_owned())).collect(),
+        Variant::Fixed => Vec::new(),
+    }
+}
+
+/// `check` expected at `method path` on the vulnerable variant, nothing on the fixed one.
+pub(crate) fn vulnerable_expects_at(variant: Variant, check: &str, method: &str, path: &str) -> Vec<Expected> {
+    match variant {
+        Variant::Vulnerable => {
+            vec![Expected::At { check: check.to_owned(), method: method.to_owned(), path: path.to_owned() }]
+        }
         Variant::Fixed => Vec::new(),
     }
 }

@@ -190,12 +190,19 @@ async fn passive_and_standard_scans_send_only_safe_methods() {
     let lab = Lab::start(LabOptions::default()).await.unwrap();
     for profile in ["passive", "standard"] {
         lab.reset_methods();
+        // The identities' own login recipes are POSTs in every profile: the
+        // reports count them, and they are the only unsafe requests allowed.
+        let mut logins = 0;
         for t in lab.targets() {
             let out = mortar(&scan_args(t, &["--profile", profile, "--format", "json"]), &[]).await;
             assert!(out.code == 0 || out.code == 1, "{}: {}", t.scenario, out.stderr);
+            let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            let identities = report["coverage"]["identities"].as_array().unwrap();
+            logins += identities.iter().map(|i| i["logins"].as_u64().unwrap()).sum::<u64>();
         }
-        let seen = lab.methods_seen();
+        let mut seen = lab.methods_seen();
         assert!(seen.values().sum::<u64>() > 0, "the counter saw nothing");
+        assert_eq!(seen.remove("POST").unwrap_or(0), logins, "{profile}: POSTs beyond the login recipes: {seen:?}");
         let unsafe_methods: Vec<&String> =
             seen.keys().filter(|m| !matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS")).collect();
         assert!(unsafe_methods.is_empty(), "{profile} sent {unsafe_methods:?}: {seen:?}");

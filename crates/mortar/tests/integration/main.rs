@@ -8,6 +8,7 @@ mod access;
 mod action;
 mod cli;
 mod engine;
+mod hazards;
 mod hostile;
 mod lab_scans;
 mod mtls;
