@@ -24,3 +24,22 @@ pub(crate) mod tls;
 pub(crate) mod tls_hello;
 pub(crate) mod write;
 pub(crate) mod x509;
+
+/// Text with everything but RFC 3986 unreserved characters percent-encoded
+/// (a path segment, a query value).
+pub(crate) fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_unreserved_characters_stay_as_they_are() {
+        assert_eq!(super::percent_encode("a b/c?d=é-_.~"), "a%20b%2Fc%3Fd%3D%C3%A9-_.~");
+    }
+}

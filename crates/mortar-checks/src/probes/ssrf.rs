@@ -122,15 +122,6 @@ fn query_pairs(target: &str) -> (String, Vec<(String, String)>) {
     (path.to_string(), pairs)
 }
 
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 fn percent_decoded(text: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -192,7 +183,7 @@ fn probe_request(ctx: &ScanContext, op: &ScanOperation, input: &Input, url: &str
         Input::Query(name) => {
             let (path, mut pairs) = query_pairs(&op.target);
             pairs.retain(|(k, _)| k != name);
-            pairs.push((name.clone(), percent_encode(url)));
+            pairs.push((name.clone(), super::percent_encode(url)));
             let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
             request.target = format!("{path}?{}", query.join("&"));
         }
@@ -306,7 +297,7 @@ mod tests {
         assert_eq!(path, "/p");
         assert_eq!(pairs.len(), 2);
         assert_eq!(
-            percent_encode("http://127.0.0.1:9/mortar-canary/ab"),
+            crate::probes::percent_encode("http://127.0.0.1:9/mortar-canary/ab"),
             "http%3A%2F%2F127.0.0.1%3A9%2Fmortar-canary%2Fab"
         );
         assert_eq!(percent_decoded("https%3A%2F%2Fx"), "https://x");

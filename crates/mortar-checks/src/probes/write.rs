@@ -76,7 +76,19 @@ pub(crate) async fn read_object(
     identity: &Arc<Identity>,
     read: &ScanOperation,
 ) -> Option<(Arc<Exchange>, Map<String, Value>)> {
-    let request = ctx.request("GET", &read.endpoint).identity(Some(identity.clone()));
+    read_object_at(check, ctx, identity, read, &read.target).await
+}
+
+/// [`read_object`] of the object at the concrete path `target`.
+pub(crate) async fn read_object_at(
+    check: &'static str,
+    ctx: &ScanContext,
+    identity: &Arc<Identity>,
+    read: &ScanOperation,
+    target: &str,
+) -> Option<(Arc<Exchange>, Map<String, Value>)> {
+    let mut request = ctx.request("GET", &read.endpoint).identity(Some(identity.clone()));
+    request.target = target.to_string();
     let ex = ctx.send(check, Some(&read.endpoint), request).await.ok()?;
     match json(&ex) {
         Some(Value::Object(map)) if ok(&ex) => Some((Arc::new(ex), map)),
@@ -110,10 +122,71 @@ pub(crate) async fn send_write(
     ctx.send(check, Some(&write.endpoint), request).await.ok()
 }
 
+/// The create operation of `write`'s object: a POST on the collection one
+/// path segment above it (`POST /documents` for `PATCH /documents/{id}`),
+/// and the name of the path parameter that names the object.
+pub(crate) fn create_operation<'a>(ctx: &'a ScanContext, write: &ScanOperation) -> Option<(&'a ScanOperation, String)> {
+    let (parent, last) = write.endpoint.path.rsplit_once('/')?;
+    let param = last.strip_prefix('{')?.strip_suffix('}')?;
+    let create = ctx.operations.iter().find(|o| o.endpoint.method == "POST" && o.endpoint.path == parent)?;
+    Some((create, param.to_string()))
+}
+
+/// A new object of `identity`'s for a write probe to work on, so that the
+/// probe never touches data the identity had (its own account included):
+/// created through [`create_operation`] with its synthesized body, and
+/// found at the collection path plus the id the answer names. Returns the
+/// object's concrete path and the creating exchange; `None` when the API
+/// has no such operation or the answer names no id.
+pub(crate) async fn create_object(
+    check: &'static str,
+    ctx: &ScanContext,
+    identity: &Arc<Identity>,
+    write: &ScanOperation,
+) -> Option<(String, Exchange)> {
+    let (create, param) = create_operation(ctx, write)?;
+    let mut request = ctx.request("POST", &create.endpoint).identity(Some(identity.clone()));
+    if request.body.is_empty() {
+        request.body = b"{}".to_vec();
+    }
+    if !request.headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("content-type")) {
+        request.headers.push(("Content-Type".into(), b"application/json".to_vec()));
+    }
+    let created = ctx.send(check, Some(&create.endpoint), request).await.ok()?;
+    if !ok(&created) {
+        return None;
+    }
+    let id = created_id(&json(&created)?, &param)?;
+    let collection = create.target.split('?').next()?.trim_end_matches('/');
+    Some((format!("{collection}/{}", super::percent_encode(&id)), created))
+}
+
+/// The id a create answer names: the path parameter's own name, `id`, `_id`
+/// or `uuid`, at the top level or under one wrapper object (`data`, `item`).
+fn created_id(answer: &Value, param: &str) -> Option<String> {
+    let scalar = |v: &Value| match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let find = |object: &Map<String, Value>| {
+        [param, "id", "_id", "uuid"].iter().find_map(|key| object.get(*key).and_then(scalar))
+    };
+    let object = answer.as_object()?;
+    find(object).or_else(|| object.values().filter_map(Value::as_object).find_map(find))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_created_object_is_found_by_the_id_its_answer_names() {
+        assert_eq!(created_id(&json!({"id": 14, "title": "x"}), "documentId").as_deref(), Some("14"));
+        assert_eq!(created_id(&json!({"data": {"noteId": "nt-1"}}), "noteId").as_deref(), Some("nt-1"));
+        assert_eq!(created_id(&json!({"status": "created"}), "id"), None);
+    }
 
     #[test]
     fn the_write_carries_documented_properties_as_read_and_the_change() {

@@ -1,6 +1,7 @@
 //! `bola-documents` (actix-web, active profile): a document store scanned
 //! with its OpenAPI description and two customers' tokens, ids sequential
-//! in both variants. Vulnerable: `GET` and `PATCH /documents/{id}` find the
+//! in both variants. Customers create documents (`POST /documents`) and
+//! delete their own. Vulnerable: `GET` and `PATCH /documents/{id}` find the
 //! document by id alone, so one customer reads and renames another's.
 //! Fixed: both look it up by id and owner and answer 404 otherwise.
 
@@ -19,7 +20,7 @@ struct Document {
     id: u64,
     owner: &'static str,
     title: String,
-    body: &'static str,
+    body: String,
 }
 
 #[derive(Clone)]
@@ -31,7 +32,13 @@ struct Store {
 
 fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
     let paths = json!({
-        "/documents": {"get": {"operationId": "listDocuments", "responses": {"200": {"description": "the caller's documents"}}}},
+        "/documents": {
+            "get": {"operationId": "listDocuments", "responses": {"200": {"description": "the caller's documents"}}},
+            "post": {"operationId": "createDocument",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
+                    "properties": {"title": {"type": "string"}, "body": {"type": "string"}}}}}},
+                "responses": {"201": {"description": "created"}}}
+        },
         "/documents/{documentId}": {
             "get": {"operationId": "getDocument",
                 "parameters": [{"name": "documentId", "in": "path", "required": true, "schema": {"type": "integer"}}],
@@ -40,7 +47,10 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
                 "parameters": [{"name": "documentId", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object",
                     "properties": {"title": {"type": "string"}}}}}},
-                "responses": {"200": {"description": "renamed"}, "404": {"description": "no such document"}}}
+                "responses": {"200": {"description": "renamed"}, "404": {"description": "no such document"}}},
+            "delete": {"operationId": "deleteDocument",
+                "parameters": [{"name": "documentId", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "responses": {"204": {"description": "deleted"}, "404": {"description": "no such document"}}}
         }
     });
     let spec = super::bearer_api_description("Documents", paths);
@@ -55,15 +65,22 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
             id: 11,
             owner: "alice",
             title: "Board minutes March".into(),
-            body: "Merger talks with Harbor Logistics",
+            body: "Merger talks with Harbor Logistics".into(),
         },
-        Document { id: 12, owner: "bob", title: "Payroll overview".into(), body: "Salary bands for the platform team" },
+        Document {
+            id: 12,
+            owner: "bob",
+            title: "Payroll overview".into(),
+            body: "Salary bands for the platform team".into(),
+        },
     ];
     let store = Store { variant, tokens: Arc::new(tokens), documents: Arc::new(Mutex::new(documents)) };
     let addr = ctx.serve_actix(move || {
         App::new()
             .app_data(web::Data::new(store.clone()))
             .route("/api/v1/documents", web::get().to(list))
+            .route("/api/v1/documents", web::post().to(create))
+            .route("/api/v1/documents/{id}", web::delete().to(remove))
             .route("/api/v1/documents/{id}", web::get().to(read))
             .route("/api/v1/documents/{id}", web::patch().to(rename))
     })?;
@@ -122,4 +139,30 @@ async fn rename(
         d.title = title.chars().take(200).collect();
     }
     HttpResponse::Ok().json(view(d))
+}
+
+/// Documents a customer may create between restarts (the lab runs for hours).
+const MAX_DOCUMENTS: usize = 500;
+
+async fn create(store: web::Data<Store>, request: HttpRequest, body: web::Json<Value>) -> HttpResponse {
+    let Some(who) = caller(&store, &request) else { return unauthorized() };
+    let Ok(mut documents) = store.documents.lock() else { return HttpResponse::InternalServerError().finish() };
+    if documents.len() >= MAX_DOCUMENTS {
+        return HttpResponse::InsufficientStorage().json(json!({"error": "too many documents"}));
+    }
+    let text = |key: &str| body[key].as_str().unwrap_or_default().chars().take(200).collect::<String>();
+    let id = documents.iter().map(|d| d.id).max().unwrap_or(10) + 1;
+    let document = Document { id, owner: who, title: text("title"), body: text("body") };
+    let created = view(&document);
+    documents.push(document);
+    HttpResponse::Created().json(created)
+}
+
+/// Deleting is the owner's alone in both variants (the flaw is the lookup of GET and PATCH).
+async fn remove(store: web::Data<Store>, request: HttpRequest, id: web::Path<String>) -> HttpResponse {
+    let Some(who) = caller(&store, &request) else { return unauthorized() };
+    let Ok(mut documents) = store.documents.lock() else { return HttpResponse::InternalServerError().finish() };
+    let before = documents.len();
+    documents.retain(|d| !(d.id.to_string() == *id && d.owner == who));
+    if documents.len() == before { not_found() } else { HttpResponse::NoContent().finish() }
 }

@@ -329,7 +329,11 @@ async fn another_identitys_write_is_proven_by_the_owners_read_back_and_undone() 
             assert_eq!(evidence.len(), 3, "{finding}");
             assert_eq!(evidence[1]["request"]["method"], "PATCH");
             assert!(finding["reproduce"].as_str().unwrap().contains("$MORTAR_BOB_AUTHORIZATION"));
-            assert!(finding["description"].as_str().unwrap().contains("The owner wrote the original value back"));
+            let description = finding["description"].as_str().unwrap();
+            assert!(description.contains("The owner wrote the original value back"), "{description}");
+            // The owner's own documents (11) are not touched: it creates one for the probe.
+            assert!(description.contains("(created by the owner for this probe)"), "{description}");
+            assert!(!evidence[1]["request"]["url"].as_str().unwrap().ends_with("/documents/11"), "{finding}");
             let after = evidence[2]["response"]["body"]["content"].as_str().unwrap();
             assert!(after.contains("(mortar bob)"), "{after}");
         }

@@ -7,7 +7,7 @@ use crate::context::{Reporter, ScanContext, ScanOperation};
 use crate::probes::bola::REMEDIATION;
 use crate::probes::spec::{defined_at, described, no_description};
 use crate::probes::write::{
-    documented_properties, read_object, send_write, write_body, write_read_pairs, write_request,
+    create_object, documented_properties, read_object_at, write_body, write_read_pairs, write_request,
 };
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Identity, Observation, Profile, References, Severity};
@@ -27,10 +27,13 @@ pub static CHECK: Check = Check {
         profile: Profile::Active,
         title: "Object writable by another identity (BOLA/IDOR)",
         description: "With two or more identities, for PUT and PATCH operations whose object can be read back \
-            with GET: the first identity (the owner) reads its object, another identity (not an administrator) \
+            with GET: the first identity (the owner) creates a fresh object when the API has a POST on the \
+            collection (else uses one the scan learned) and reads it, another identity (not an administrator) \
             writes one documented text property of it with a marked value, and the owner reads it again. The \
-            marked value in the owner's object is the proof; the owner then writes the original back. Evidence: \
-            the owner's read, the other identity's write, the owner's read back. DELETE is never sent.",
+            marked value in the owner's object is the proof; the owner then writes the original back. Properties \
+            that identify or authenticate (username, email, password, phone, token, role) are never written. \
+            Evidence: the owner's read, the other identity's write, the owner's read back. DELETE is sent only \
+            to remove an object the check created, in the scan's last phase.",
         remediation: REMEDIATION,
         references: References { owasp_api: &["API1:2023"], cwe: &["CWE-639", "CWE-285"] },
     },
@@ -42,7 +45,13 @@ pub static CHECK: Check = Check {
 const HARMLESS: &[&str] =
     &["name", "title", "description", "notes", "note", "label", "memo", "comment", "display_name"];
 
-/// The property to mark: documented in the write's body (or harmless by name) and a string in the object.
+/// Parts of property names that identify or authenticate the owner:
+/// changing one could lock the owner out (a username in the token, a
+/// password), so they are never marked.
+const IDENTIFYING: &[&str] = &["user", "login", "mail", "pass", "phone", "token", "secret", "key", "role", "admin"];
+
+/// The property to mark: documented in the write's body (or harmless by
+/// name), a string in the object, and not [`IDENTIFYING`].
 fn markable(write: &ScanOperation, object: &serde_json::Map<String, Value>) -> Option<String> {
     let documented: Vec<String> = write
         .described
@@ -51,7 +60,10 @@ fn markable(write: &ScanOperation, object: &serde_json::Map<String, Value>) -> O
         .and_then(documented_properties)
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
-    let string = |k: &String| object.get(k).is_some_and(Value::is_string);
+    let string = |k: &String| {
+        let lower = k.to_ascii_lowercase();
+        object.get(k).is_some_and(Value::is_string) && !IDENTIFYING.iter().any(|part| lower.contains(part))
+    };
     documented
         .iter()
         .filter(|k| string(k))
@@ -77,37 +89,47 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         return CheckVerdict::Skipped("no PUT or PATCH on one object with a GET on the same path".into());
     }
     let mut tried = 0;
+    let mut created_objects = Vec::new();
     for (write, read) in pairs {
-        let Some((before, object)) = read_object(id, &ctx, owner, read).await else { continue };
+        // A fresh object of the owner's when the API can create one, so that
+        // the probe never touches what the owner had; else the one learned.
+        let created = create_object(id, &ctx, owner, write).await;
+        let target = created.as_ref().map(|(path, _)| path.clone()).unwrap_or_else(|| write.target.clone());
+        if created.is_some() {
+            created_objects.push((write, target.clone()));
+        }
+        let at = |request: mortar_engine::Request| mortar_engine::Request { target: target.clone(), ..request };
+        let Some((before, object)) = read_object_at(id, &ctx, owner, read, &target).await else { continue };
         let Some(name) = markable(write, &object) else { continue };
         let original = object.get(&name).cloned().unwrap_or(Value::Null);
         let marked = Value::from(format!("{} (mortar {})", original.as_str().unwrap_or_default(), other.name));
         let body = write_body(write, &object, &name, &marked);
         tried += 1;
-        let Some(written) = send_write(id, &ctx, other, write, &body).await else { continue };
-        let Some((after, object_after)) = read_object(id, &ctx, owner, read).await else { continue };
+        let request = at(write_request(&ctx, other, write, &body));
+        let Ok(written) = ctx.send(id, Some(&write.endpoint), request.clone()).await else { continue };
+        let Some((after, object_after)) = read_object_at(id, &ctx, owner, read, &target).await else { continue };
         if object_after.get(&name) != Some(&marked) {
             continue;
         }
-        let restore = write_body(write, &object_after, &name, &original);
-        let restored = match send_write(id, &ctx, owner, write, &restore).await {
-            Some(ex) if ok(&ex) => {
-                read_object(id, &ctx, owner, read).await.is_some_and(|(_, o)| o.get(&name) == Some(&original))
-            }
+        let restore = at(write_request(&ctx, owner, write, &write_body(write, &object_after, &name, &original)));
+        let restored = match ctx.send(id, Some(&write.endpoint), restore).await {
+            Ok(ex) if ok(&ex) => read_object_at(id, &ctx, owner, read, &target)
+                .await
+                .is_some_and(|(_, o)| o.get(&name) == Some(&original)),
             _ => false,
         };
-        let request = write_request(&ctx, other, write, &body);
         reporter.observe(Observation::confirmed(
             write.endpoint.clone(),
             format!(
-                "{} {} (defined at {}) let `{}` change `{name}` of `{}`'s object {}: the write answered HTTP {} and \
+                "{} {} (defined at {}) let `{}` change `{name}` of `{}`'s object {}{}: the write answered HTTP {} and \
                  `{}` then read {marked} where it had read {original}. {}",
                 write.endpoint.method,
                 write.endpoint.path,
                 defined_at(write),
                 other.name,
                 owner.name,
-                write.target,
+                target,
+                if created.is_some() { " (created by the owner for this probe)" } else { "" },
                 written.response.status,
                 owner.name,
                 if restored {
@@ -123,6 +145,18 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             ],
             ctx.curl(&request),
         ));
+    }
+    // The objects the check created go away again, where the API can delete
+    // them (held back to the scan's last phase, like every DELETE).
+    for (write, target) in &created_objects {
+        let delete =
+            ctx.operations.iter().find(|o| o.endpoint.method == "DELETE" && o.endpoint.path == write.endpoint.path);
+        if let Some(delete) = delete {
+            let request = ctx.request("DELETE", &delete.endpoint).identity(Some(owner.clone()));
+            let _ = ctx
+                .send(id, Some(&delete.endpoint), mortar_engine::Request { target: target.clone(), ..request })
+                .await;
+        }
     }
     CheckVerdict::Ran(format!("{tried} object(s) written as `{}` and read back as `{}`", other.name, owner.name))
 }
