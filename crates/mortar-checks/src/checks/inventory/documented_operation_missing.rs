@@ -75,6 +75,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         }
         let (reach, exchange) = answers[0];
         let direct = reach.probe == op.endpoint.method;
+        // An OPTIONS 404 on a path whose GET is served says the server does
+        // not route OPTIONS (actix-web's default), not that the operation is gone.
+        let path = |target: &str| target.split('?').next().unwrap_or_default().to_string();
+        let served_by_get =
+            ctx.operations.iter().filter(|o| o.endpoint.method == "GET" && path(&o.target) == path(&op.target)).any(
+                |get| sweep.get(&get.endpoint).is_some_and(|r| answered(r).any(|(_, ex)| ex.response.status != 404)),
+            );
+        if !direct && served_by_get {
+            continue;
+        }
         reporter.observe(Observation {
             endpoint: Some(op.endpoint.clone()),
             component: None,
