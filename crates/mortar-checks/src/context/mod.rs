@@ -493,14 +493,22 @@ mod tests {
     /// A loopback HTTP server that answers every request 200 and counts the
     /// connections it accepted.
     async fn counting_server() -> (String, Arc<AtomicUsize>) {
+        let (url, connections, _) = recording_server().await;
+        (url, connections)
+    }
+
+    /// [`counting_server`] that also records each request line, in arrival order.
+    async fn recording_server() -> (String, Arc<AtomicUsize>, Arc<Mutex<Vec<String>>>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/", listener.local_addr().unwrap());
         let connections = Arc::new(AtomicUsize::new(0));
-        let counted = connections.clone();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (counted, recorded) = (connections.clone(), lines.clone());
         tokio::spawn(async move {
             while let Ok((mut stream, _)) = listener.accept().await {
                 counted.fetch_add(1, Ordering::SeqCst);
+                let recorded = recorded.clone();
                 tokio::spawn(async move {
                     let mut head = Vec::new();
                     let mut buf = [0u8; 1024];
@@ -510,26 +518,34 @@ mod tests {
                             Ok(n) => head.extend_from_slice(&buf[..n]),
                         }
                     }
+                    let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
+                    recorded.lock().unwrap().push(line);
                     let _ =
                         stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok").await;
                 });
             }
         });
-        (url, connections)
+        (url, connections, lines)
+    }
+
+    /// Metadata of a check that exists only in these tests (passive, so the
+    /// profile rule, not the check's own profile, must stop what it sends).
+    const fn test_info(id: &'static str, title: &'static str) -> mortar_model::CheckInfo {
+        mortar_model::CheckInfo {
+            id,
+            category: mortar_model::Category::Misconfiguration,
+            severity: mortar_model::Severity::Low,
+            profile: Profile::Passive,
+            title,
+            description: "",
+            remediation: mortar_model::Remediation { summary: "", actix_web: "", axum: "" },
+            references: mortar_model::References { owasp_api: &[], cwe: &[] },
+        }
     }
 
     /// A check that tries to delete: the profile rule must stop it, whatever the check's own profile says.
     static DELETER: Check = Check {
-        info: mortar_model::CheckInfo {
-            id: "misconfiguration.test-deleter",
-            category: mortar_model::Category::Misconfiguration,
-            severity: mortar_model::Severity::Low,
-            profile: Profile::Passive,
-            title: "A check that sends DELETE",
-            description: "",
-            remediation: mortar_model::Remediation { summary: "", actix_web: "", axum: "" },
-            references: mortar_model::References { owasp_api: &[], cwe: &[] },
-        },
+        info: test_info("misconfiguration.test-deleter", "A check that sends DELETE"),
         module: module_path!(),
         run: |ctx, _reporter| {
             Box::pin(async move {
@@ -541,6 +557,44 @@ mod tests {
             })
         },
     };
+
+    /// A check that reads five times, pausing between reads.
+    static READER: Check = Check {
+        info: test_info("misconfiguration.test-reader", "A check that reads slowly"),
+        module: module_path!(),
+        run: |ctx, _reporter| {
+            Box::pin(async move {
+                for _ in 0..5 {
+                    let _ = ctx.send(READER.info.id, None, Request::get(&ctx.origin, "/orders")).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+                }
+                CheckVerdict::Ran("read".into())
+            })
+        },
+    };
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_destructive_request_waits_until_every_other_request_is_done() {
+        let (url, _, lines) = recording_server().await;
+        let base = context(&url, Profile::Active);
+        let operations = vec![ScanOperation::bare("GET", "/orders"), ScanOperation::bare("DELETE", "/orders/1")];
+        let ctx = ScanContext::new(
+            base.target.clone(),
+            base.engine.clone(),
+            base.settings.clone(),
+            Vec::new(),
+            operations,
+            ReproduceContext::default(),
+        );
+        assert_eq!(ctx.hold.held().len(), 1);
+        // The deleter is first in the list and sends at once; the reader is slower.
+        let results = crate::run_checks(Arc::new(ctx), &[&DELETER, &READER]).await;
+        assert!(results.coverage.iter().all(|c| c.status == mortar_model::CheckStatus::Ran), "{:?}", results.coverage);
+        let lines = lines.lock().unwrap().clone();
+        assert_eq!(lines.len(), 6, "{lines:?}");
+        assert!(lines[5].starts_with("DELETE /orders/1 "), "the DELETE went out last: {lines:?}");
+        assert!(results.phases.notes.iter().any(|n| n.contains("held back")), "{:?}", results.phases.notes);
+    }
 
     #[tokio::test]
     async fn outside_the_active_profile_only_safe_methods_leave() {
