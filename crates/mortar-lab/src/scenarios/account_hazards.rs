@@ -149,7 +149,7 @@ async fn sign_in(State(service): State<Arc<Service>>, Json(body): Json<Value>) -
         }
         failures.1 += 1;
         if failures.1 > FAILED_SIGN_INS {
-            return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "60")], Json(json!({"message": "slow down"})))
+            return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(json!({"message": "slow down"})))
                 .into_response();
         }
         return (StatusCode::UNAUTHORIZED, Json(json!({"message": "wrong username or password"}))).into_response();
