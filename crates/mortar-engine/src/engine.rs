@@ -154,6 +154,7 @@ struct Inner {
     paused_until: Mutex<Option<Instant>>,
     counters: Counters,
     per_tag: Mutex<BTreeMap<&'static str, u64>>,
+    outage: crate::outage::OutageWatch,
     h1_pool: Mutex<HashMap<PoolKey, Vec<PooledH1>>>,
     h2_pool: Mutex<HashMap<PoolKey, PooledH2>>,
     redactor: Redactor,
@@ -187,6 +188,7 @@ impl Engine {
                 paused_until: Mutex::new(None),
                 counters: Counters::default(),
                 per_tag: Mutex::new(BTreeMap::new()),
+                outage: Default::default(),
                 h1_pool: Mutex::new(HashMap::new()),
                 h2_pool: Mutex::new(HashMap::new()),
                 redactor: Redactor::new(identities),
@@ -216,6 +218,12 @@ impl Engine {
             bytes_received: c.bytes_received.load(Ordering::SeqCst),
             deadline_reached: c.deadline_reached.load(Ordering::SeqCst),
         }
+    }
+
+    /// The longest run of requests that could not connect after the target
+    /// had answered (the target crashed or restarted mid-scan), if any.
+    pub fn outage(&self) -> Option<crate::Outage> {
+        self.inner.outage.longest()
     }
 
     /// Requests sent per check tag.
@@ -371,10 +379,18 @@ impl Engine {
         match tokio::time::timeout(limit, self.exchange(request)).await {
             Ok(Ok(exchange)) => {
                 c.responses.fetch_add(1, Ordering::SeqCst);
+                self.inner.outage.answered();
                 Ok(exchange)
             }
             Ok(Err(e)) => {
                 c.errors.fetch_add(1, Ordering::SeqCst);
+                if matches!(e, EngineError::Connect { .. }) {
+                    let line = || {
+                        let line = format!("{} {}", request.method, request.target);
+                        String::from_utf8_lossy(&self.inner.redactor.redact_bytes(line.as_bytes())).into_owned()
+                    };
+                    self.inner.outage.refused(line, || e.chain());
+                }
                 Err(e)
             }
             Err(_) => {

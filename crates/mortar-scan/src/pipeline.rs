@@ -107,6 +107,10 @@ fn engine(options: &ScanOptions) -> Result<Engine, ScanError> {
     Ok(Engine::new(config, &redaction_identities(options))?)
 }
 
+/// Refused connections in a row, after the target had answered, that make
+/// the report say the target went away (one or two are a blip).
+const OUTAGE_NOTE_MIN: u64 = 5;
+
 /// Runs a scan, telling `events` what happens as it goes.
 pub async fn run_observed(options: &ScanOptions, events: Option<EventSink>) -> Result<ScanOutcome, ScanError> {
     let emit = |event: ScanEvent| {
@@ -226,6 +230,16 @@ pub async fn run_observed(options: &ScanOptions, events: Option<EventSink>) -> R
         notes.push(format!("Identities refused at pre-flight and not used: {}", rejected.join(", ")));
     }
     let stats = engine.stats();
+    if let Some(outage) = engine.outage().filter(|o| o.failed >= OUTAGE_NOTE_MIN) {
+        notes.push(format!(
+            "The target stopped accepting connections during the scan: {} request(s) in a row could not connect, \
+             starting with {} ({}); {}. What the checks concluded from then on is incomplete.",
+            outage.failed,
+            outage.first,
+            outage.error,
+            if outage.recovered { "it answered again after them" } else { "it had not come back when the scan ended" }
+        ));
+    }
     if stats.deadline_reached {
         notes.push("The scan deadline (--max-time) was reached: some checks are inconclusive.".into());
     }

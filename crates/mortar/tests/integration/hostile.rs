@@ -278,3 +278,46 @@ async fn a_tls_port_that_speaks_garbage_exits_2_with_the_reason() {
     assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("TLS"), "{}", out.stderr);
 }
+
+/// A server that answers `answers` requests (one per connection) and then
+/// closes its port, as a crashed target does; `answers: None` never stops.
+async fn dying_server(answers: Option<usize>) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut served = 0;
+        while answers.is_none_or(|n| served < n) {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            served += 1;
+            let mut head = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                match socket.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => head.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await;
+        }
+        // The listener is dropped here: every later connection is refused.
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_dies_mid_scan_is_reported_as_gone() {
+    for (answers, gone) in [(Some(4), true), (None, false)] {
+        let url = format!("http://127.0.0.1:{}/", dying_server(answers).await);
+        let out = mortar(&["scan", &url, "--profile", "passive", "--format", "json", "--max-time", "60s"], &[]).await;
+        assert!(out.code == 0 || out.code == 1, "{answers:?}: {}", out.stderr);
+        let report = assert_valid_report(&out.stdout);
+        let notes: Vec<&str> = report["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+        let note = notes.iter().find(|n| n.starts_with("The target stopped accepting connections"));
+        assert_eq!(note.is_some(), gone, "{answers:?}: {notes:?}");
+        if let Some(note) = note {
+            assert!(note.contains("it had not come back when the scan ended"), "{note}");
+            assert!(note.contains("cannot connect to 127.0.0.1:"), "{note}");
+        }
+    }
+}
