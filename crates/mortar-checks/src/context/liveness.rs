@@ -30,6 +30,8 @@ pub(super) struct IdentityWatch {
     probes: Mutex<BTreeMap<String, Option<Endpoint>>>,
     notes: Mutex<Vec<String>>,
     rounds: AtomicUsize,
+    /// Whether any liveness round ran (only then does a missing probe matter).
+    checked: std::sync::atomic::AtomicBool,
 }
 
 /// What the report says about the scan's phases and identities.
@@ -102,6 +104,7 @@ impl ScanContext {
 
     /// Re-checks every identity not yet lost; `after` names what it follows.
     async fn liveness_round(&self, after: &str) {
+        self.identity_watch.checked.store(true, Ordering::SeqCst);
         for identity in &self.identities {
             if locked(&self.identity_watch.lost).contains_key(&identity.name) {
                 continue;
@@ -143,6 +146,9 @@ impl ScanContext {
         if let Some(liveness) = identity.login.as_ref().and_then(|l| l.liveness.as_ref()) {
             return Some(session::recipe_request(&self.origin, liveness));
         }
+        // Chosen once, from the sweep; not before the sweep has run (a later
+        // round may find it done).
+        self.reach.get()?;
         let mut probes = locked(&self.identity_watch.probes);
         let chosen = probes.entry(identity.name.clone()).or_insert_with(|| self.choose_probe(&identity.name)).clone();
         drop(probes);
@@ -216,13 +222,14 @@ impl ScanContext {
         let unprobed: Vec<&str> = self
             .identities
             .iter()
-            .filter(|i| locked(&self.identity_watch.probes).get(&i.name).is_some_and(Option::is_none))
+            .filter(|_| self.identity_watch.checked.load(Ordering::SeqCst))
+            .filter(|i| locked(&self.identity_watch.probes).get(&i.name).is_none_or(Option::is_none))
             .filter(|i| i.login.as_ref().and_then(|l| l.liveness.as_ref()).is_none())
             .map(|i| i.name.as_str())
             .collect();
         if !unprobed.is_empty() {
             notes.push(format!(
-                "No liveness probe for {}: no operation answered it and refused anonymous access, so the scan could not tell whether its writes broke it (a login recipe with a liveness request gives one).",
+                "No liveness probe for {}: no operation was seen to answer it while refusing anonymous access, so the scan could not tell whether its writes broke it (a login recipe with a liveness request gives one).",
                 unprobed.join(", ")
             ));
         }
