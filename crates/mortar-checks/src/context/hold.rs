@@ -94,11 +94,6 @@ impl Hold {
         self.with_state(|s| s.sent.clone())
     }
 
-    /// Whether the last phase has begun.
-    pub fn is_open(&self) -> bool {
-        *self.opened.borrow()
-    }
-
     /// The held operation a request goes to: by its endpoint, or by method and
     /// concrete path for a request sent without one.
     pub fn holds(&self, request: &Request, endpoint: Option<&Endpoint>) -> Option<&HeldOperation> {

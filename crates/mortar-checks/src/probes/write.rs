@@ -136,14 +136,14 @@ pub(crate) fn create_operation<'a>(ctx: &'a ScanContext, write: &ScanOperation) 
 /// probe never touches data the identity had (its own account included):
 /// created through [`create_operation`] with its synthesized body, and
 /// found at the collection path plus the id the answer names. Returns the
-/// object's concrete path and the creating exchange; `None` when the API
-/// has no such operation or the answer names no id.
+/// object's concrete path; `None` when the API has no such operation or the
+/// answer names no id.
 pub(crate) async fn create_object(
     check: &'static str,
     ctx: &ScanContext,
     identity: &Arc<Identity>,
     write: &ScanOperation,
-) -> Option<(String, Exchange)> {
+) -> Option<String> {
     let (create, param) = create_operation(ctx, write)?;
     let mut request = ctx.request("POST", &create.endpoint).identity(Some(identity.clone()));
     if request.body.is_empty() {
@@ -158,7 +158,7 @@ pub(crate) async fn create_object(
     }
     let id = created_id(&json(&created)?, &param)?;
     let collection = create.target.split('?').next()?.trim_end_matches('/');
-    Some((format!("{collection}/{}", super::percent_encode(&id)), created))
+    Some(format!("{collection}/{}", super::percent_encode(&id)))
 }
 
 /// The id a create answer names: the path parameter's own name, `id`, `_id`

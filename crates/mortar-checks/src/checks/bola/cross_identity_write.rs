@@ -94,7 +94,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         // A fresh object of the owner's when the API can create one, so that
         // the probe never touches what the owner had; else the one learned.
         let created = create_object(id, &ctx, owner, write).await;
-        let target = created.as_ref().map(|(path, _)| path.clone()).unwrap_or_else(|| write.target.clone());
+        let target = created.clone().unwrap_or_else(|| write.target.clone());
         if created.is_some() {
             created_objects.push((write, target.clone()));
         }
