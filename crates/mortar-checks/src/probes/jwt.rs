@@ -1,13 +1,13 @@
 //! JSON Web Tokens parsed by hand (base64url + serde_json, not a JWT library:
 //! libraries refuse exactly the tokens worth reporting, `alg: none`), found
-//! in text, and tried against well-known weak HMAC secrets.
+//! in text; their HMAC keys are searched by [`super::jwt_dictionary`].
 
 use super::pages::tokens;
 use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 
-/// HMAC secrets seen in tutorials, defaults and leaks. The empty string is first.
+/// HMAC secrets seen in tutorials, defaults and leaks, tried first by the key
+/// search and alone by request-signing probes. The empty string is first.
 pub const WEAK_SECRETS: &[&str] = &[
     "",
     "secret",
@@ -102,25 +102,10 @@ pub fn find_jwts(text: &str) -> Vec<String> {
     out
 }
 
-/// The weak secret an HS256/384/512 token is signed with, if it is in [`WEAK_SECRETS`].
-pub fn weak_secret(jwt: &Jwt) -> Option<&'static str> {
-    fn verifies<M: Mac + hmac::digest::KeyInit>(secret: &str, input: &str, signature: &[u8]) -> bool {
-        let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(secret.as_bytes()) else { return false };
-        mac.update(input.as_bytes());
-        mac.verify_slice(signature).is_ok()
-    }
-    let check: fn(&str, &str, &[u8]) -> bool = match jwt.alg() {
-        "HS256" => verifies::<Hmac<sha2::Sha256>>,
-        "HS384" => verifies::<Hmac<sha2::Sha384>>,
-        "HS512" => verifies::<Hmac<sha2::Sha512>>,
-        _ => return None,
-    };
-    WEAK_SECRETS.iter().copied().find(|s| check(s, &jwt.signing_input, &jwt.signature))
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use hmac::{Hmac, Mac};
 
     /// The token jwt.io shows, signed with "your-256-bit-secret".
     pub(crate) const JWT_IO_EXAMPLE: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
@@ -132,19 +117,6 @@ pub(crate) mod tests {
         let mut mac = <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new_from_slice(secret).unwrap();
         mac.update(input.as_bytes());
         format!("{input}.{}", e(&mac.finalize().into_bytes()))
-    }
-
-    #[test]
-    fn weak_secrets_are_found_and_strong_ones_are_not() {
-        assert_eq!(weak_secret(&parse(JWT_IO_EXAMPLE).unwrap()), Some("your-256-bit-secret"));
-        let t = mint(r#"{"alg":"HS256","typ":"JWT"}"#, r#"{"sub":"u1","iat":1000,"exp":1900}"#, &[7u8; 32]);
-        assert_eq!(weak_secret(&parse(&t).unwrap()), None);
-    }
-
-    #[test]
-    fn empty_secret_is_found() {
-        let t = mint(r#"{"alg":"HS256"}"#, r#"{"exp":1}"#, b"");
-        assert_eq!(weak_secret(&parse(&t).unwrap()), Some(""));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod cors_bypass;
 mod dangerous_methods;
 mod debug_endpoints;
 mod hsts;
+mod jwt_guessable_key;
 mod jwt_weak;
 mod llm_chat;
 mod login_throttle;
@@ -70,6 +71,7 @@ pub(crate) const ALL: &[Scenario] = &[
     secrets_exposure::SCENARIO,
     pii_exposure::SCENARIO,
     jwt_weak::SCENARIO,
+    jwt_guessable_key::SCENARIO,
     spec_inventory::SCENARIO,
     unversioned_api::SCENARIO,
     mtls::OPTIONAL,

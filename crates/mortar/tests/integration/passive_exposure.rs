@@ -162,3 +162,37 @@ async fn spec_exposure_lists_every_url_found() {
     assert!(console.contains(&format!("Swagger UI at {}docs", t.url)), "{console}");
     lab.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_jwt_key_made_of_the_apis_own_name_is_found_and_a_random_one_is_searched_in_full() {
+    let lab = Lab::start_only(&["jwt-guessable-key"]).await.unwrap();
+    let verdict = |report: &serde_json::Value| {
+        report["coverage"]["checks"]
+            .as_array()
+            .and_then(|checks| checks.iter().find(|c| c["check"] == "authentication.jwt-weaknesses"))
+            .map(|c| c["reason"].as_str().unwrap_or_default().to_string())
+            .unwrap_or_default()
+    };
+    let t = target(&lab, "jwt-guessable-key", "vulnerable");
+    let out = mortar(&scan_args(t, &["--format", "json", "--profile", "passive"]), &[]).await;
+    let report = assert_valid_report(&out.stdout);
+    let weak: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "authentication.jwt-weaknesses")
+        .collect();
+    assert_eq!(weak.len(), 1, "{weak:?}");
+    assert_eq!(weak[0]["component"], "weak-hmac-secret");
+    let description = weak[0]["description"].as_str().unwrap();
+    assert!(description.contains("HS384") && description.contains("`Fleet2024`"), "{description}");
+
+    let t = target(&lab, "jwt-guessable-key", "fixed");
+    let out = mortar(&scan_args(t, &["--format", "json", "--profile", "passive"]), &[]).await;
+    let report = assert_valid_report(&out.stdout);
+    let findings = report["findings"].as_array().unwrap();
+    assert!(!findings.iter().any(|f| f["check"] == "authentication.jwt-weaknesses"), "{findings:?}");
+    let reason = verdict(&report);
+    assert!(reason.contains("1 HMAC key search(es)") && !reason.contains("time budget"), "{reason}");
+    lab.shutdown();
+}

@@ -23,7 +23,8 @@
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
 use crate::probes::json::leaves;
-use crate::probes::jwt::{Jwt, find_jwts, parse, weak_secret};
+use crate::probes::jwt::{Jwt, find_jwts, parse};
+use crate::probes::jwt_dictionary::hmac_key;
 use crate::probes::spec::answered;
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -123,14 +124,15 @@ fn credential(identity: &Identity) -> Option<Credential> {
 
 /// One made-up credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Forgery {
+enum Forgery<'k> {
     RandomToken,
     ZeroedSignature,
     AlgNone(&'static str),
-    Expired(&'static str),
+    /// Re-signed with the token's HMAC key, found by the key search.
+    Expired(&'k str),
 }
 
-impl Forgery {
+impl Forgery<'_> {
     /// Part of the finding id: one finding per kind of forgery.
     fn component(self) -> &'static str {
         match self {
@@ -251,14 +253,14 @@ fn forge(credential: &Credential, forgery: Forgery) -> Option<String> {
 
 /// The forgeries that apply to a credential, strongest proof first: once the
 /// signature is not checked at all, `alg: none` and expiry add nothing.
-fn forgeries(credential: &Credential) -> Vec<Forgery> {
+fn forgeries<'k>(credential: &Credential, hmac_key: Option<&'k str>) -> Vec<Forgery<'k>> {
     let mut out = vec![Forgery::RandomToken];
     if let Some(jwt) = &credential.jwt {
         out.push(Forgery::ZeroedSignature);
         if !jwt.alg().eq_ignore_ascii_case("none") {
             out.extend(NONE_SPELLINGS.iter().map(|a| Forgery::AlgNone(a)));
         }
-        if let Some(secret) = weak_secret(jwt) {
+        if let Some(secret) = hmac_key {
             out.push(Forgery::Expired(secret));
         }
     }
@@ -377,10 +379,14 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         if targets.is_empty() {
             continue;
         }
-        if credential.jwt.as_ref().is_some_and(|j| weak_secret(j).is_none()) {
+        let key = match &credential.jwt {
+            Some(jwt) => hmac_key(&ctx, jwt).await.and_then(|search| search.key),
+            None => None,
+        };
+        if credential.jwt.is_some() && key.is_none() {
             expiry_untested = true;
         }
-        for forgery in forgeries(credential) {
+        for forgery in forgeries(credential, key.as_deref()) {
             if found.contains(forgery.component())
                 || (found.contains("jwt-signature") && forgery != Forgery::RandomToken)
             {
@@ -490,6 +496,7 @@ fn report(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probes::jwt_dictionary::search_key;
     use mortar_model::{IdentityHeader, Secret};
 
     fn jwt_identity(token: &str) -> Identity {
@@ -509,15 +516,17 @@ mod tests {
         let token = mint(r#"{"sub":"alice","exp":4102444800}"#, "secret");
         let cred = credential(&jwt_identity(&token)).expect("credential");
         assert_eq!(cred.token, token);
-        let kinds = forgeries(&cred);
+        let key = |cred: &Credential| search_key(cred.jwt.as_ref().expect("a JWT"), &[]).and_then(|s| s.key);
+        let weak_key = key(&cred);
+        let kinds = forgeries(&cred, weak_key.as_deref());
         assert!(kinds.contains(&Forgery::ZeroedSignature) && kinds.contains(&Forgery::AlgNone("none")));
         assert!(kinds.contains(&Forgery::Expired("secret")));
-        let strong = mint(r#"{"sub":"alice"}"#, "a-long-random-key-nobody-guesses-0192837465");
-        assert!(
-            !forgeries(&credential(&jwt_identity(&strong)).expect("credential"))
-                .iter()
-                .any(|f| matches!(f, Forgery::Expired(_)))
-        );
+        let strong =
+            credential(&jwt_identity(&mint(r#"{"sub":"alice"}"#, "a-long-random-key-nobody-guesses-0192837465")))
+                .expect("credential");
+        let strong_key = key(&strong);
+        assert_eq!(strong_key, None);
+        assert!(!forgeries(&strong, strong_key.as_deref()).iter().any(|f| matches!(f, Forgery::Expired(_))));
     }
 
     #[test]
@@ -535,7 +544,7 @@ mod tests {
         let expired = parse(&forge(&cred, Forgery::Expired("secret")).expect("expired")).expect("parses");
         let exp = expired.claims.get("exp").and_then(Value::as_i64).expect("exp");
         assert!(exp < now_secs() - 86_400);
-        assert_eq!(weak_secret(&expired), Some("secret"), "re-signed with the key");
+        assert_eq!(search_key(&expired, &[]).and_then(|s| s.key).as_deref(), Some("secret"), "re-signed with the key");
         let random = forge(&cred, Forgery::RandomToken).expect("random");
         assert_eq!(random.len(), token.len());
         assert_ne!(random, token);
@@ -547,7 +556,7 @@ mod tests {
         id.headers.push(IdentityHeader { name: "X-Api-Key".into(), value: Secret::new("k-1234567890abcdef") });
         let cred = credential(&id).expect("api key");
         assert_eq!((cred.header.as_str(), cred.token.as_str()), ("X-Api-Key", "k-1234567890abcdef"));
-        assert_eq!(forgeries(&cred), vec![Forgery::RandomToken]);
+        assert_eq!(forgeries(&cred, None), vec![Forgery::RandomToken]);
         let mut other = Identity::new("x");
         other.headers.push(IdentityHeader { name: "X-Tenant".into(), value: Secret::new("acme-corporation") });
         assert!(credential(&other).is_none());

@@ -9,7 +9,8 @@
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
 use crate::probes::baseline::Page;
-use crate::probes::jwt::{Jwt, find_jwts, parse, weak_secret};
+use crate::probes::jwt::{Jwt, find_jwts, parse};
+use crate::probes::jwt_dictionary::{KeySearch, hmac_key};
 use crate::probes::pages::{identity_values, masked_evidence, pages};
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -89,8 +90,8 @@ pub struct Weakness {
     pub detail: String,
 }
 
-/// Everything wrong with a token.
-pub fn weaknesses(jwt: &Jwt) -> Vec<Weakness> {
+/// Everything wrong with a token, given what the search for its HMAC key found.
+pub fn weaknesses(jwt: &Jwt, key_search: Option<&KeySearch>) -> Vec<Weakness> {
     let mut out = Vec::new();
     let alg = jwt.alg();
     if alg.eq_ignore_ascii_case("none") {
@@ -101,13 +102,15 @@ pub fn weaknesses(jwt: &Jwt) -> Vec<Weakness> {
             detail: format!("its header says `alg: {alg}`: the token carries no signature, so whoever holds one can rewrite its claims if the server accepts unsigned tokens"),
         });
     }
-    if let Some(secret) = weak_secret(jwt) {
+    if let Some(search) = key_search
+        && let Some(secret) = &search.key
+    {
         let shown = if secret.is_empty() { "the empty string".to_string() } else { format!("`{secret}`") };
         out.push(Weakness {
             component: "weak-hmac-secret",
             severity: Severity::Critical,
             title: "JWT signed with a guessable HMAC secret",
-            detail: format!("its {alg} signature verifies with the secret {shown} from mortar's list of common weak secrets: anyone can forge tokens with any claims"),
+            detail: format!("its {alg} signature verifies with the key {shown}, found offline by mortar's key dictionary (common secrets, words of this API, generated word forms and every number of up to six digits): anyone can forge tokens with any claims"),
         });
     }
     let num = |name: &str| jwt.claims.get(name).and_then(Value::as_i64);
@@ -202,9 +205,15 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         }
     }
     let mut reported: BTreeSet<(&'static str, Endpoint)> = BTreeSet::new();
+    let (mut searched, mut cut_short) = (0usize, false);
     for s in &sightings {
         let Some(jwt) = parse(&s.token) else { continue };
-        for w in weaknesses(&jwt) {
+        let key_search = hmac_key(&ctx, &jwt).await;
+        if let Some(search) = &key_search {
+            searched += 1;
+            cut_short |= search.cut_short;
+        }
+        for w in weaknesses(&jwt, key_search.as_ref()) {
             if !reported.insert((w.component, s.endpoint.clone())) {
                 continue;
             }
@@ -224,7 +233,11 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         }
     }
     match read.verdict("responses read for JWTs") {
-        CheckVerdict::Ran(note) => CheckVerdict::Ran(format!("{note}; {} distinct JWT(s) analysed", sightings.len())),
+        CheckVerdict::Ran(note) => CheckVerdict::Ran(format!(
+            "{note}; {} distinct JWT(s) analysed, {searched} HMAC key search(es){}",
+            sightings.len(),
+            if cut_short { ", one stopped at its time budget before the whole dictionary was tried" } else { "" }
+        )),
         other => other,
     }
 }
@@ -233,10 +246,13 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
 mod tests {
     use super::*;
     use crate::probes::jwt::tests::{JWT_IO_EXAMPLE, mint};
+    use crate::probes::jwt_dictionary::search_key;
     use base64::Engine as _;
 
     fn components(token: &str) -> Vec<&'static str> {
-        weaknesses(&parse(token).unwrap()).into_iter().map(|w| w.component).collect()
+        let jwt = parse(token).unwrap();
+        let search = search_key(&jwt, &[]);
+        weaknesses(&jwt, search.as_ref()).into_iter().map(|w| w.component).collect()
     }
 
     #[test]
@@ -259,7 +275,7 @@ mod tests {
             e(r#"{"sub":"u","iat":0,"exp":172800,"Password":"x","card_number":"4"}"#)
         );
         assert_eq!(components(&t), vec!["alg-none", "long-lifetime", "sensitive-claims", "key-reference-header"]);
-        let w = weaknesses(&parse(&t).unwrap());
+        let w = weaknesses(&parse(&t).unwrap(), None);
         assert!(w.iter().all(|w| !w.detail.contains("\"x\"")));
     }
 }
