@@ -170,7 +170,10 @@ enum Job<'a> {
     Numbers { digits: u32, start: u32, end: u32 },
 }
 
-fn verifier(jwt: &Jwt) -> Option<fn(&[u8], &[u8], &[u8]) -> bool> {
+/// Whether an HMAC over the input (second) with the key (first) is the signature (third).
+type Verify = fn(&[u8], &[u8], &[u8]) -> bool;
+
+fn verifier(jwt: &Jwt) -> Option<Verify> {
     fn verifies<M: Mac + hmac::digest::KeyInit>(key: &[u8], input: &[u8], signature: &[u8]) -> bool {
         let Ok(mut mac) = <M as hmac::digest::KeyInit>::new_from_slice(key) else { return false };
         mac.update(input);
