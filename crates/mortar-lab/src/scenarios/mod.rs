@@ -18,6 +18,7 @@ mod cors;
 mod cors_bypass;
 mod dangerous_methods;
 mod debug_endpoints;
+mod documented_credentials;
 mod hsts;
 mod jwt_guessable_key;
 mod jwt_weak;
@@ -102,6 +103,7 @@ pub(crate) const ALL: &[Scenario] = &[
     token_auth::OPAQUE,
     properties::EXPOSURE,
     properties::MASS_ASSIGNMENT,
+    documented_credentials::SCENARIO,
     bfla_admin::SCENARIO,
     bfla_admin::AXUM,
     ssrf::PREVIEW,

@@ -3,7 +3,9 @@
 //! properties named like credentials (password hashes, salts, secrets, private
 //! keys) or privileges and internals (roles, admin flags, permissions,
 //! internal notes) that the operation's documented response schema does not
-//! list. Without a schema only credential-named properties holding a value
+//! list. Passwords, their hashes and salts, OTP secrets and reset tokens are
+//! reported even when the schema lists them: documenting a leak does not make
+//! it safe. Without a schema only credential-named properties holding a value
 //! are reported (a role is often meant to be seen; a password hash never is).
 
 use crate::check::{Check, CheckVerdict};
@@ -31,8 +33,9 @@ pub static CHECK: Check = Check {
         description: "Reads the JSON answers of GET operations and reports properties named like credentials \
             (password hashes, salts, secrets, private keys, reset or OTP secrets; high) or privileges and \
             internals (roles, admin flags, permissions, internal notes; medium) that the operation's documented \
-            response schema does not list, at any depth. Without a schema, only credential-named properties \
-            that hold a value are reported (firm). Values are masked in the evidence.",
+            response schema does not list, at any depth. Passwords, password hashes, salts, OTP secrets and reset \
+            tokens holding a value are reported even when the schema lists them. Without a schema, only \
+            credential-named properties that hold a value are reported (firm). Values are masked in the evidence.",
         remediation: Remediation {
             summary: "Serialise responses from dedicated types that list exactly the documented properties; never \
                 return the database row or the domain object itself.",
@@ -95,6 +98,59 @@ const PRIVILEGE_NAMES: &[&str] = &[
     "internal",
 ];
 
+/// Credentials no answer has a reason to carry, documented or not: a schema
+/// that lists one documents the leak, it does not excuse it.
+const NEVER_RETURNED: &[&str] = &[
+    "password",
+    "passwd",
+    "pwd",
+    "passwordhash",
+    "hashedpassword",
+    "passworddigest",
+    "encryptedpassword",
+    "pwdhash",
+    "passhash",
+    "salt",
+    "passwordsalt",
+    "otpsecret",
+    "totpsecret",
+    "mfasecret",
+    "twofactorsecret",
+    "resettoken",
+    "passwordresettoken",
+    "recoverycodes",
+];
+
+fn never_returned(name: &str) -> bool {
+    let n = normalized(name);
+    NEVER_RETURNED.contains(&n.as_str()) || n.ends_with("passwordhash")
+}
+
+/// A value that is there, not a placeholder: a non-empty list, or a string of
+/// four or more characters that is not all mask characters (`********`).
+fn filled(v: &Value) -> bool {
+    match v {
+        Value::String(s) => {
+            s.chars().count() >= 4 && !s.chars().all(|c| matches!(c, '*' | '•' | 'x' | 'X' | '#' | '.'))
+        }
+        Value::Array(a) => !a.is_empty(),
+        Value::Number(_) => true,
+        _ => false,
+    }
+}
+
+/// One sensitive property of an answer.
+#[derive(Debug, Clone)]
+struct Exposed {
+    /// Its JSON path (`$.users[].password`).
+    path: String,
+    kind: Sensitivity,
+    /// Its value as text (masked in reports).
+    value: String,
+    /// Whether the response schema lists it (a credential that is documented as returned).
+    documented: bool,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Sensitivity {
     Privilege,
@@ -120,20 +176,34 @@ fn items_schema(schema: &Value) -> Option<&Value> {
     })
 }
 
-/// Undocumented sensitive properties of `value` against `schema`: (JSON path, kind, value as text).
-fn undocumented(value: &Value, schema: &Value, path: &str, out: &mut Vec<(String, Sensitivity, String)>) {
+/// Sensitive properties of `value` against `schema`: the undocumented ones,
+/// and documented credentials that are never to be returned, holding a value.
+/// (JSON path, kind, value as text).
+fn undocumented(value: &Value, schema: &Value, path: &str, out: &mut Vec<Exposed>) {
     match value {
         Value::Object(map) => {
-            let Some(props) = documented_properties(schema) else { return };
+            let Some(props) = documented_properties(schema) else {
+                // A free-form object: only what is never returned counts.
+                credentials_anywhere(value, path, &mut |name| never_returned(name), out);
+                return;
+            };
             for (key, v) in map {
                 let here = format!("{path}.{key}");
                 match props.get(key) {
+                    Some(_) if never_returned(key) && filled(v) => {
+                        out.push(Exposed {
+                            path: here,
+                            kind: Sensitivity::Credential,
+                            value: text(v),
+                            documented: true,
+                        });
+                    }
                     Some(sub) => undocumented(v, sub, &here, out),
                     None => {
                         if let Some(kind) = sensitivity(key)
                             && !v.is_null()
                         {
-                            out.push((here, kind, text(v)));
+                            out.push(Exposed { path: here, kind, value: text(v), documented: false });
                         }
                     }
                 }
@@ -150,27 +220,31 @@ fn undocumented(value: &Value, schema: &Value, path: &str, out: &mut Vec<(String
     }
 }
 
-/// Credential-named properties holding a value, anywhere (no schema to compare
-/// with), except values in a known key format.
-fn credentials_anywhere(value: &Value, path: &str, out: &mut Vec<(String, Sensitivity, String)>) {
+/// Properties that `credential` accepts, holding a value, anywhere (no schema
+/// to compare with), except values in a known key format.
+fn credentials_anywhere(value: &Value, path: &str, credential: &mut dyn FnMut(&str) -> bool, out: &mut Vec<Exposed>) {
     match value {
         Value::Object(map) => {
             for (key, v) in map {
                 let here = format!("{path}.{key}");
-                let filled = matches!(v, Value::String(s) if s.len() >= 4)
-                    || v.is_array() && v.as_array().is_some_and(|a| !a.is_empty());
                 // A key in a known format is data-exposure.secrets-in-response's to report.
                 let known_format = v.as_str().is_some_and(|t| !crate::probes::secrets::find_secrets(t).is_empty());
-                if sensitivity(key) == Some(Sensitivity::Credential) && filled && !known_format {
-                    out.push((here, Sensitivity::Credential, text(v)));
+                if credential(key) && filled(v) && !v.is_number() && !known_format {
+                    out.push(Exposed { path: here, kind: Sensitivity::Credential, value: text(v), documented: false });
                 } else {
-                    credentials_anywhere(v, &here, out);
+                    credentials_anywhere(v, &here, credential, out);
                 }
             }
         }
-        Value::Array(items) => items.iter().take(20).for_each(|v| credentials_anywhere(v, &format!("{path}[]"), out)),
+        Value::Array(items) => {
+            items.iter().take(20).for_each(|v| credentials_anywhere(v, &format!("{path}[]"), credential, out))
+        }
         _ => {}
     }
+}
+
+fn credential_named(name: &str) -> bool {
+    sensitivity(name) == Some(Sensitivity::Credential)
 }
 
 fn text(v: &Value) -> String {
@@ -211,7 +285,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         let Some(body) = json(&page.exchange).filter(|_| ok(&page.exchange)) else { continue };
         judged += 1;
         let mut found = Vec::new();
-        credentials_anywhere(&body, "$", &mut found);
+        credentials_anywhere(&body, "$", &mut credential_named, &mut found);
         if !found.is_empty() {
             report_exposure(&ctx, &reporter, &page.endpoint, None, &page.exchange, found);
         }
@@ -231,18 +305,26 @@ fn report_exposure(
     endpoint: &Endpoint,
     op: Option<&ScanOperation>,
     exchange: &Exchange,
-    found: Vec<(String, Sensitivity, String)>,
+    found: Vec<Exposed>,
 ) {
     // Every credential value of the answer is masked, whichever property is reported.
     let values: Vec<String> =
-        found.iter().filter(|(_, k, _)| *k == Sensitivity::Credential).map(|(_, _, v)| v.clone()).collect();
+        found.iter().filter(|e| e.kind == Sensitivity::Credential).map(|e| e.value.clone()).collect();
     // One observation per property name: the same property on several operations is one finding.
-    let mut by_name: std::collections::BTreeMap<String, (Sensitivity, BTreeSet<String>)> = Default::default();
-    for (path, kind, _) in &found {
-        let name = path.rsplit('.').next().unwrap_or(path).to_string();
-        by_name.entry(name).or_insert((*kind, BTreeSet::new())).1.insert(path.clone());
+    let mut by_name: std::collections::BTreeMap<String, (Sensitivity, bool, BTreeSet<String>)> = Default::default();
+    for e in &found {
+        let name = e.path.rsplit('.').next().unwrap_or(&e.path).to_string();
+        let entry = by_name.entry(name).or_insert((e.kind, e.documented, BTreeSet::new()));
+        entry.2.insert(e.path.clone());
     }
-    let (confidence, why) = match op {
+    let why = |documented: bool| match op {
+        Some(op) if documented => (
+            Confidence::Confirmed,
+            format!(
+                "which its documented response schema ({}) lists: the API is built to hand out a credential no caller needs",
+                defined_at(op)
+            ),
+        ),
         Some(op) => {
             (Confidence::Confirmed, format!("which its documented response schema ({}) does not list", defined_at(op)))
         }
@@ -251,8 +333,9 @@ fn report_exposure(
         }
     };
     let request = ctx.request("GET", endpoint).identity(ctx.primary_identity());
-    for (name, (kind, paths)) in by_name {
+    for (name, (kind, documented, paths)) in by_name {
         let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let (confidence, why) = why(documented);
         reporter.observe(Observation {
             endpoint: Some(endpoint.clone()),
             component: Some(name.clone()),
@@ -284,10 +367,10 @@ mod tests {
         let body = json!([{"id": "u1", "name": "A", "password_hash": "$2b$12$abcdefghijkl", "team": {"id": 1, "internal_notes": "x"}, "nickname": "z"}]);
         let mut found = Vec::new();
         undocumented(&body, &schema, "$", &mut found);
-        let paths: Vec<&str> = found.iter().map(|(p, _, _)| p.as_str()).collect();
+        let paths: Vec<&str> = found.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, vec!["$[].password_hash", "$[].team.internal_notes"], "nickname is harmless");
-        assert_eq!(found[0].1, Sensitivity::Credential);
-        assert_eq!(found[1].1, Sensitivity::Privilege);
+        assert_eq!(found[0].kind, Sensitivity::Credential);
+        assert_eq!(found[1].kind, Sensitivity::Privilege);
     }
 
     #[test]
@@ -299,8 +382,31 @@ mod tests {
         undocumented(&body, &documented, "$", &mut found);
         assert!(found.is_empty(), "{found:?}");
         let map_type = json!({"type": "object", "additionalProperties": {"type": "string"}});
-        undocumented(&json!({"password": "hunter22"}), &map_type, "$", &mut found);
-        assert!(found.is_empty());
+        undocumented(&json!({"is_admin": "yes", "theme": "dark"}), &map_type, "$", &mut found);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn documented_passwords_with_a_value_are_reported_masked_ones_are_not() {
+        let schema = json!({"type": "object", "properties": {"users": {"type": "array", "items": {"type": "object",
+            "properties": {"username": {}, "password": {"type": "string"}, "email": {}}}}}});
+        let mut found = Vec::new();
+        undocumented(
+            &json!({"users": [{"username": "name1", "password": "pass1", "email": "a@b.c"}]}),
+            &schema,
+            "$",
+            &mut found,
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!((found[0].path.as_str(), found[0].documented), ("$.users[].password", true));
+        let mut masked = Vec::new();
+        undocumented(&json!({"users": [{"username": "name1", "password": "********"}]}), &schema, "$", &mut masked);
+        assert!(masked.is_empty(), "{masked:?}");
+        // A free-form map still must not carry one.
+        let mut map = Vec::new();
+        let map_type = json!({"type": "object", "additionalProperties": {"type": "string"}});
+        undocumented(&json!({"db_password": "x", "password": "hunter22"}), &map_type, "$", &mut map);
+        assert_eq!(map.iter().map(|e| e.path.as_str()).collect::<Vec<_>>(), vec!["$.password"]);
     }
 
     #[test]
@@ -309,9 +415,10 @@ mod tests {
         credentials_anywhere(
             &json!({"role": "admin", "password": "", "user": {"passwordHash": "pbkdf2$abc"}}),
             "$",
+            &mut credential_named,
             &mut found,
         );
-        let paths: Vec<&str> = found.iter().map(|(p, _, _)| p.as_str()).collect();
+        let paths: Vec<&str> = found.iter().map(|e| e.path.as_str()).collect();
         assert_eq!(paths, vec!["$.user.passwordHash"]);
     }
 }
