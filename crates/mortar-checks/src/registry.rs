@@ -13,6 +13,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::bola::cross_identity_write::CHECK,
     &checks::bfla::privileged_operation::CHECK,
     &checks::ssrf::canary_fetch::CHECK,
+    &checks::input_validation::sql_injection::CHECK,
     &checks::unsafe_consumption::redirect_followed::CHECK,
     &checks::rate_limiting::sensitive_operation_unlimited::CHECK,
     &checks::rate_limiting::unbounded_response::CHECK,

@@ -75,6 +75,14 @@ const SCHEMA: &[&str] = &[
         exports_left INTEGER NOT NULL,
         PRIMARY KEY (scope, subject)
     )",
+    "CREATE TABLE IF NOT EXISTS parts (
+        scope TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        name TEXT NOT NULL,
+        warehouse TEXT NOT NULL,
+        price_cents INTEGER NOT NULL,
+        PRIMARY KEY (scope, sku)
+    )",
     "CREATE TABLE IF NOT EXISTS exports (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         scope TEXT NOT NULL,

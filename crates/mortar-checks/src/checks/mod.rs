@@ -9,6 +9,7 @@ pub mod bfla;
 pub mod bola;
 pub mod data_exposure;
 pub mod encryption;
+pub mod input_validation;
 pub mod inventory;
 pub mod llm;
 pub mod misconfiguration;

@@ -9,6 +9,7 @@ pub(crate) mod bola;
 pub mod canary;
 #[cfg(test)]
 pub(crate) mod fixture;
+pub(crate) mod inject;
 pub mod issuer;
 pub(crate) mod json;
 pub mod jwt;

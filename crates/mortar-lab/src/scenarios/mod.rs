@@ -37,6 +37,7 @@ mod security_headers;
 mod signing;
 mod spec_exposure;
 mod spec_inventory;
+mod sql_injection;
 mod ssrf;
 mod stack_trace;
 mod tls_early_data;
@@ -115,6 +116,7 @@ pub(crate) const ALL: &[Scenario] = &[
     bola_documents::SCENARIO,
     account_hazards::SCENARIO,
     unbounded_list::SCENARIO,
+    sql_injection::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

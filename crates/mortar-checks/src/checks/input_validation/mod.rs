@@ -1,0 +1,3 @@
+//! `input-validation.*`: one module per check, named after its id.
+
+pub mod sql_injection;
