@@ -309,8 +309,27 @@ impl Engine {
 
     async fn send_with_retries(&self, request: &Request) -> Result<Exchange, EngineError> {
         let mut attempt = 0u32;
+        let mut reconnects = 0u32;
         loop {
-            let exchange = self.send_once(request).await?;
+            let exchange = match self.send_once(request).await {
+                Ok(exchange) => exchange,
+                // The target answered before and now refuses connections: a
+                // crashed server restarting. Everyone waits a moment and tries
+                // again, within the outage's recovery window.
+                Err(EngineError::Connect { .. })
+                    if !request.options.no_retry && self.inner.outage.may_wait(Instant::now().into_std()) =>
+                {
+                    let wait = Duration::from_millis(250 << reconnects.min(3));
+                    let until = Instant::now() + wait;
+                    if let Ok(mut paused) = self.inner.paused_until.lock() {
+                        *paused = Some(paused.map_or(until, |p| p.max(until)));
+                    }
+                    reconnects += 1;
+                    self.inner.counters.retries.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if exchange.response.status != 429 {
                 return Ok(exchange);
             }

@@ -4,6 +4,11 @@
 //! nothing, and the report must say so rather than look clean.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long requests wait, per outage, for a target that went away to come
+/// back (a supervised server restarting after a crash) before they fail.
+pub(crate) const RECOVERY_WINDOW: Duration = Duration::from_secs(10);
 
 /// The longest run of refused connections after the target had answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +28,8 @@ struct State {
     answered: bool,
     current: Option<Outage>,
     longest: Option<Outage>,
+    /// Until when the ongoing outage's requests may wait for the target.
+    recovery_until: Option<Instant>,
 }
 
 /// Tracks runs of refused connections (one per engine).
@@ -47,6 +54,7 @@ impl OutageWatch {
     pub(crate) fn answered(&self) {
         self.with(|s| {
             s.answered = true;
+            s.recovery_until = None;
             if let Some(mut run) = s.current.take() {
                 run.recovered = true;
                 s.longest = longer(s.longest.take(), Some(run));
@@ -65,6 +73,19 @@ impl OutageWatch {
                 None => s.current = Some(Outage { failed: 1, first: first(), error: error(), recovered: false }),
             }
         });
+    }
+
+    /// Whether a request that could not connect may wait and try again: only
+    /// once the target has answered (a target that never did is simply not
+    /// there), and only within [`RECOVERY_WINDOW`] of the outage's start.
+    pub(crate) fn may_wait(&self, now: Instant) -> bool {
+        self.with(|s| {
+            if !s.answered {
+                return false;
+            }
+            let until = *s.recovery_until.get_or_insert(now + RECOVERY_WINDOW);
+            now < until
+        })
     }
 
     /// The longest run so far (the ongoing one included).

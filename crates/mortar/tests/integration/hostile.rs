@@ -282,12 +282,28 @@ async fn a_tls_port_that_speaks_garbage_exits_2_with_the_reason() {
 /// A server that answers `answers` requests (one per connection) and then
 /// closes its port, as a crashed target does; `answers: None` never stops.
 async fn dying_server(answers: Option<usize>) -> u16 {
+    restarting_server(answers, None).await
+}
+
+/// A server that answers `{}` to `answers` requests (forever with `None`),
+/// then closes its port; with `back_after` it listens on the same port again
+/// that long after, and answers forever (a supervised server restarting).
+async fn restarting_server(answers: Option<usize>, back_after: Option<std::time::Duration>) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
         let mut served = 0;
-        while answers.is_none_or(|n| served < n) {
+        let mut listener = listener;
+        let mut answers = answers;
+        loop {
+            if answers.is_some_and(|n| served >= n) {
+                let Some(pause) = back_after else { return };
+                drop(listener);
+                tokio::time::sleep(pause).await;
+                listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+                answers = None;
+            }
             let Ok((mut socket, _)) = listener.accept().await else { return };
             served += 1;
             let mut head = Vec::new();
@@ -300,9 +316,31 @@ async fn dying_server(answers: Option<usize>) -> u16 {
             }
             let _ = socket.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").await;
         }
-        // The listener is dropped here: every later connection is refused.
     });
     port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn requests_wait_for_a_target_that_restarts_and_nothing_is_lost() {
+    let scan = |port: u16| async move {
+        let url = format!("http://127.0.0.1:{port}/");
+        let out = mortar(&["scan", &url, "--profile", "passive", "--format", "json", "--max-time", "60s"], &[]).await;
+        assert!(out.code == 0 || out.code == 1, "{}", out.stderr);
+        assert_valid_report(&out.stdout)
+    };
+    let steady = scan(dying_server(None).await).await;
+    let restarted = scan(restarting_server(Some(4), Some(std::time::Duration::from_millis(1500))).await).await;
+    let notes: Vec<&str> = restarted["notes"].as_array().unwrap().iter().map(|n| n.as_str().unwrap()).collect();
+    let note =
+        notes.iter().find(|n| n.starts_with("The target stopped accepting connections")).expect("an outage note");
+    assert!(note.contains("it answered again after them"), "{note}");
+    // Every request refused during the restart was answered once the server was back.
+    assert_eq!(
+        restarted["stats"]["responses"], steady["stats"]["responses"],
+        "{:?} vs {:?}",
+        restarted["stats"], steady["stats"]
+    );
+    assert_eq!(restarted["findings"].as_array().map(Vec::len), steady["findings"].as_array().map(Vec::len));
 }
 
 #[tokio::test(flavor = "multi_thread")]
