@@ -9,6 +9,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::inventory::version_disclosure::CHECK,
     &checks::authentication::security_not_enforced::CHECK,
     &checks::authentication::forged_token_accepted::CHECK,
+    &checks::authentication::user_enumeration::CHECK,
     &checks::bola::cross_identity_read::CHECK,
     &checks::bola::cross_identity_write::CHECK,
     &checks::bfla::privileged_operation::CHECK,

@@ -20,6 +20,7 @@ pub(crate) mod pages;
 pub(crate) mod race;
 pub(crate) mod request_signing;
 pub(crate) mod secrets;
+pub(crate) mod sign_in;
 pub(crate) mod spec;
 pub(crate) mod ssrf;
 pub(crate) mod tls;

@@ -67,6 +67,29 @@ pub(crate) fn collect_strings(value: &serde_json::Value, f: &mut dyn FnMut(&str)
     walk(value, 0, f)
 }
 
+/// Calls `f` with every string value held under one of `keys` (exact
+/// property names) anywhere in a JSON document, depth-limited.
+pub(crate) fn collect_keyed_strings(value: &serde_json::Value, keys: &[&str], f: &mut dyn FnMut(&str)) {
+    fn walk(value: &serde_json::Value, keys: &[&str], depth: usize, f: &mut dyn FnMut(&str)) {
+        if depth > 32 {
+            return;
+        }
+        match value {
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, keys, depth + 1, f)),
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    match v {
+                        serde_json::Value::String(s) if keys.contains(&k.as_str()) => f(s),
+                        other => walk(other, keys, depth + 1, f),
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    walk(value, keys, 0, f)
+}
+
 /// A value the target leaked, masked for reports: the first and last four
 /// characters of long values (`AKIA************MPLE`), two of medium ones,
 /// nothing of short ones. The number of stars is capped so long values do not

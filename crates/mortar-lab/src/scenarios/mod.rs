@@ -44,6 +44,7 @@ mod tls_early_data;
 mod token_auth;
 mod unbounded_list;
 mod unversioned_api;
+mod user_enumeration;
 mod version_disclosure;
 
 /// One scenario: its name and how to start one variant of it.
@@ -117,6 +118,7 @@ pub(crate) const ALL: &[Scenario] = &[
     account_hazards::SCENARIO,
     unbounded_list::SCENARIO,
     sql_injection::SCENARIO,
+    user_enumeration::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

@@ -14,7 +14,8 @@
 //! `Retry-After`), and the answers stayed alike (no lock-out or captcha).
 
 use crate::check::{Check, CheckVerdict};
-use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::context::{Reporter, ScanContext};
+use crate::probes::sign_in::{kind, secret_field, user_field};
 use crate::probes::spec::{defined_at, described, no_description};
 use mortar_engine::Exchange;
 use mortar_model::{
@@ -52,58 +53,6 @@ pub static CHECK: Check = Check {
     module: module_path!(),
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
-
-/// Path or operationId words of operations worth limiting, and what they are.
-const SENSITIVE: &[(&str, &str)] = &[
-    ("login", "sign-in"),
-    ("signin", "sign-in"),
-    ("logon", "sign-in"),
-    ("authenticate", "sign-in"),
-    ("token", "token"),
-    ("password", "password reset"),
-    ("forgot", "password reset"),
-    ("reset", "password reset"),
-    ("otp", "one-time code"),
-    ("totp", "one-time code"),
-    ("mfa", "one-time code"),
-    ("2fa", "one-time code"),
-    ("search", "search"),
-];
-
-/// What kind of sensitive operation it is, if any.
-fn kind(op: &ScanOperation) -> Option<&'static str> {
-    let mut words: Vec<String> = op
-        .endpoint
-        .path
-        .split(['/', '-', '_', '.'])
-        .filter(|s| !s.starts_with('{'))
-        .map(|s| s.to_ascii_lowercase())
-        .collect();
-    if let Some(id) = &op.described.operation_id {
-        words.push(id.to_ascii_lowercase());
-    }
-    // `sign-in` and `log-in` split into two words; join neighbours too.
-    let joined: Vec<String> = words.windows(2).map(|w| format!("{}{}", w[0], w[1])).collect();
-    words.extend(joined);
-    let found = SENSITIVE.iter().find(|(word, _)| words.iter().any(|w| w == word || w.starts_with(word)));
-    // A bare `reset` fetched by GET restores data (`GET /reset-database`);
-    // a password reset is requested with a body.
-    if found.is_some_and(|(word, _)| *word == "reset") && op.endpoint.method == "GET" {
-        return None;
-    }
-    found.map(|(_, k)| *k)
-}
-
-/// Body fields that name the user, and those that hold the secret.
-fn user_field(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["user", "email", "login", "account", "phone", "name"].iter().any(|k| n.contains(k))
-}
-
-fn secret_field(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["pass", "secret", "otp", "code", "pin", "token"].iter().any(|k| n.contains(k))
-}
 
 /// The operation's body with every user field naming a user that does not
 /// exist and every secret field a wrong value. `None` when it names nobody.
@@ -259,18 +208,6 @@ mod tests {
         for status in [301, 302, 404, 405, 410, 500, 501, 502] {
             assert!(!handled(status), "{status}");
         }
-    }
-
-    #[test]
-    fn sensitive_operations_are_named_by_path_words_and_ids() {
-        assert_eq!(kind(&ScanOperation::bare("POST", "/api/auth/login")), Some("sign-in"));
-        assert_eq!(kind(&ScanOperation::bare("POST", "/api/sign-in")), Some("sign-in"));
-        assert_eq!(kind(&ScanOperation::bare("POST", "/api/password/forgot")), Some("password reset"));
-        assert_eq!(kind(&ScanOperation::bare("POST", "/auth/reset")), Some("password reset"));
-        assert_eq!(kind(&ScanOperation::bare("GET", "/maintenance/reset-database")), None);
-        assert_eq!(kind(&ScanOperation::bare("GET", "/api/products/search")), Some("search"));
-        assert_eq!(kind(&ScanOperation::bare("GET", "/api/invoices/{login}")), None);
-        assert_eq!(kind(&ScanOperation::bare("GET", "/api/invoices")), None);
     }
 
     #[test]
