@@ -103,7 +103,13 @@ fn decoded(text: &str) -> String {
 /// The operation's request as the primary identity, with `input` set to
 /// `value` (encoded for its place; a numeric body property becomes a string).
 pub(crate) fn with_value(ctx: &ScanContext, op: &ScanOperation, input: &Input, value: &str) -> Request {
-    let mut request = ctx.request(&op.endpoint.method, &op.endpoint).identity(ctx.primary_identity());
+    // Built from `op` itself, not the scan's copy: probes may pass one with other inputs changed.
+    let mut request =
+        Request::new(&op.endpoint.method, &ctx.origin, op.target.clone()).identity(ctx.primary_identity());
+    request.headers = op.headers.clone();
+    if let Some(body) = &op.body {
+        request.body = body.clone();
+    }
     match input.place {
         Place::Path(index) => {
             let (path, query) = match request.target.split_once('?') {

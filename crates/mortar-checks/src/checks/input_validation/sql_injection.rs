@@ -179,6 +179,13 @@ fn alike(a: &Exchange, a_value: &str, b: &Exchange, b_value: &str) -> f64 {
 
 /// What one input's probes proved.
 enum Verdict {
+    /// The value is named as an unknown column or table, and so is another value.
+    Identifier {
+        engine: &'static str,
+        first: Arc<Exchange>,
+        alt: Arc<Exchange>,
+        other: String,
+    },
     Error {
         engine: &'static str,
         needle: &'static str,
@@ -198,17 +205,94 @@ struct Probed {
     input: Input,
     requests: usize,
     verdict: Option<Verdict>,
+    /// The operation with other inputs repaired, when the probes needed that.
+    base: Option<ScanOperation>,
+}
+
+/// Phrases with which engines name an unknown identifier (a column, a
+/// table) in their errors: the value after one of them was read as SQL.
+const IDENTIFIER_PHRASES: &[&str] =
+    &["no such column: ", "no such table: ", "Unknown column '", "Invalid column name '", "column \"", "ORA-00904: \""];
+
+/// Whether the answer is a database error that names `value` as an identifier.
+fn names_as_identifier(exchange: &Exchange, value: &str) -> bool {
+    if value.is_empty() || sql_error(exchange).is_none() {
+        return false;
+    }
+    let body = String::from_utf8_lossy(&exchange.response.body);
+    IDENTIFIER_PHRASES.iter().any(|phrase| {
+        let named = format!("{phrase}{value}");
+        // The whole value: what follows it cannot continue an identifier.
+        body.match_indices(&named).any(|(at, _)| {
+            body[at + named.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
+        })
+    })
+}
+
+/// Property names of the operation's documented answer (its items' for a
+/// list): the identifiers an input that names a column may take.
+fn column_names(op: &ScanOperation) -> Vec<String> {
+    let Some(schema) = &op.described.response_schema else { return Vec::new() };
+    let object = schema.get("items").unwrap_or(schema);
+    let mut names: Vec<String> = object
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default();
+    // `id` first: the column every table has.
+    names.sort_by_key(|n| (n != "id", n.clone()));
+    names.truncate(5);
+    names
 }
 
 async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
     let mut requests = 0usize;
-    let mut send = async |value: &str| {
-        requests += 1;
-        ctx.send(CHECK.info.id, Some(&op.endpoint), with_value(ctx, op, &input, value)).await.ok().map(Arc::new)
-    };
     let v = input.original.clone();
-    let (Some(original), Some(again)) = (send(&v).await, send(&v).await) else {
-        return Probed { input, requests, verdict: None };
+    let mut base = op.clone();
+    let Some(mut first) = send_as(ctx, &base, &input, &v, &mut requests).await else {
+        return Probed { input, requests, verdict: None, base: None };
+    };
+    if sql_error(&first).is_some() {
+        // The value itself is read as an identifier: proven when another value is too.
+        let other = format!("{v}q7");
+        if names_as_identifier(&first, &v)
+            && let Some(alt) = send_as(ctx, &base, &input, &other, &mut requests).await
+            && names_as_identifier(&alt, &other)
+        {
+            let verdict = Verdict::Identifier { engine: sql_error(&first).map_or("SQL", |e| e.0), first, alt, other };
+            return Probed { input, requests, verdict: Some(verdict), base: None };
+        }
+        // Another input names a column that does not exist: give it one the
+        // API's own answers have, so that this input is probed on a statement that runs.
+        let mut repaired = false;
+        'repair: for other in inputs(op).into_iter().filter(|o| o != &input && names_as_identifier(&first, &o.original))
+        {
+            for column in column_names(op) {
+                let mut candidate = op.clone();
+                let rebuilt = with_value(ctx, op, &other, &column);
+                candidate.target = rebuilt.target;
+                if candidate.body.is_some() {
+                    candidate.body = Some(rebuilt.body);
+                }
+                if let Some(answer) = send_as(ctx, &candidate, &input, &v, &mut requests).await
+                    && sql_error(&answer).is_none()
+                {
+                    base = candidate;
+                    first = answer;
+                    repaired = true;
+                    break 'repair;
+                }
+            }
+        }
+        if !repaired {
+            return Probed { input, requests, verdict: None, base: None };
+        }
+    }
+    let op = &base;
+    let mut send = async |value: &str| send_as(ctx, op, &input, value, &mut requests).await;
+    let original = first;
+    let Some(again) = send(&v).await else {
+        return Probed { input, requests, verdict: None, base: None };
     };
     // How much the original answer varies by itself.
     let stable = alike(&original, &v, &again, &v);
@@ -242,7 +326,25 @@ async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
         }
         None
     };
-    Probed { input, requests, verdict }
+    let base = (base != *ctx_op(ctx, &base)).then_some(base);
+    Probed { input, requests, verdict, base }
+}
+
+/// The scan's own operation for `op`'s endpoint (to tell a repaired copy from it).
+fn ctx_op<'a>(ctx: &'a ScanContext, op: &'a ScanOperation) -> &'a ScanOperation {
+    ctx.operation(&op.endpoint).unwrap_or(op)
+}
+
+/// `op`'s request with `input` set to `value`, sent and counted.
+async fn send_as(
+    ctx: &ScanContext,
+    op: &ScanOperation,
+    input: &Input,
+    value: &str,
+    requests: &mut usize,
+) -> Option<Arc<Exchange>> {
+    *requests += 1;
+    ctx.send(CHECK.info.id, Some(&op.endpoint), with_value(ctx, op, input, value)).await.ok().map(Arc::new)
 }
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
@@ -272,7 +374,8 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     for (i, p) in probed {
         let Some(verdict) = p.verdict else { continue };
         found += 1;
-        report(&ctx, &reporter, &ctx.operations[i], &p.input, verdict);
+        let op = p.base.as_ref().unwrap_or(&ctx.operations[i]);
+        report(&ctx, &reporter, op, &p.input, verdict);
     }
     CheckVerdict::Ran(format!(
         "{inputs_probed} input(s) probed with {requests} request(s), {found} executed as SQL{}",
@@ -287,6 +390,22 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
 fn report(ctx: &ScanContext, reporter: &Reporter, op: &ScanOperation, input: &Input, verdict: Verdict) {
     let place = if op.source.is_some() { format!(" (defined at {})", defined_at(op)) } else { String::new() };
     let (description, evidence, reproduce): (String, Vec<Evidence>, String) = match verdict {
+        Verdict::Identifier { engine, first, alt, other } => (
+            format!(
+                "{} {}{place}: its {} is read as a SQL identifier: the {engine} error names the value `{}` as \
+                 an unknown column or table, and names `{other}` when given that instead. The input is spliced \
+                 into the statement's text, where any SQL can follow.",
+                op.endpoint.method,
+                op.endpoint.path,
+                input.describe(),
+                input.original
+            ),
+            vec![
+                ctx.evidence(&first, format!("The value `{}` named in a database error.", input.original)),
+                ctx.evidence(&alt, format!("The value `{other}` named in the same error.")),
+            ],
+            ctx.curl(&with_value(ctx, op, input, &other)),
+        ),
         Verdict::Error { engine, needle, quoted, doubled } => (
             format!(
                 "{} {}{place}: a quote appended to its {} (`{}'`) made the answer carry a {engine} error \
@@ -380,6 +499,22 @@ mod tests {
         }
         // Without the removal the two would differ.
         assert!(body_similarity(format!("no {t}").as_bytes(), format!("no {f}").as_bytes()) < 1.0);
+    }
+
+    #[test]
+    fn a_value_named_as_an_unknown_column_is_an_identifier_and_an_echo_is_not() {
+        let ex = |body: &str| crate::probes::fixture::exchange("http://127.0.0.1/s", 501, &[], body);
+        let error = ex("error, query failed: SequelizeDatabaseError: SQLITE_ERROR: no such column: mortar");
+        assert!(names_as_identifier(&error, "mortar"));
+        assert!(!names_as_identifier(&error, "mort"), "a prefix of the value is not the value");
+        // The value echoed beside an unrelated database error is not read as SQL.
+        let echo = ex("GET /s/mortar failed: SQLITE_ERROR: no such column: total");
+        assert!(!names_as_identifier(&echo, "mortar"));
+        assert!(!names_as_identifier(&ex("no such column: mortar"), "mortar"), "no database error signature");
+        let mut op = ScanOperation::bare("GET", "/search/{filter}/{query}");
+        op.described.response_schema =
+            Some(serde_json::json!({"type": "array", "items": {"properties": {"name": {}, "id": {}, "price": {}}}}));
+        assert_eq!(column_names(&op), vec!["id", "name", "price"]);
     }
 
     #[test]
