@@ -51,26 +51,46 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             .collect();
         let Some(confidence) = served_anonymously(anonymous, &served) else { continue };
         let same_as_identity = confidence == Confidence::Confirmed;
+        // Every identity and the anonymous caller got one and the same body:
+        // nothing personal was served, and an operation whose authentication
+        // is optional (FastAPI publishes `security` for those too) looks
+        // exactly like this. Said, but not as a proven flaw.
+        let (severity, confidence, tail) = if same_as_identity && same_for_everyone(anonymous, &served) {
+            (
+                Some(Severity::Low),
+                Confidence::Tentative,
+                ", with the same body every identity received: nothing personal was served, so authentication \
+                 may be optional by design; check whether anonymous callers may see this",
+            )
+        } else if same_as_identity {
+            (None, confidence, ", with the same body an authenticated identity received")
+        } else {
+            (None, confidence, "")
+        };
         let request = ctx.request(&op.endpoint.method, &op.endpoint);
         reporter.observe(Observation {
             endpoint: Some(op.endpoint.clone()),
             component: None,
-            severity: None,
+            severity,
             confidence,
             title: None,
             description: format!(
                 "{} {} requires credentials according to the API description ({}), yet it answered HTTP {status} \
-                 to a request without any{}.",
+                 to a request without any{tail}.",
                 op.endpoint.method,
                 op.endpoint.path,
                 defined_at(op),
-                if same_as_identity { ", with the same body an authenticated identity received" } else { "" }
             ),
             evidence: vec![ctx.evidence(anonymous, "The request carried no credentials and was served.")],
             reproduce: ctx.curl(&request),
         });
     }
     swept(&ctx, judged)
+}
+
+/// Whether two or more identities and the anonymous caller all got one body.
+fn same_for_everyone(anonymous: &Exchange, served: &[&Exchange]) -> bool {
+    served.len() >= 2 && served.iter().all(|ex| ex.response.body == anonymous.response.body)
 }
 
 /// Whether the anonymous answer proves the operation served its data, and how
@@ -102,6 +122,16 @@ mod tests {
 
     fn exchange(status: u16, body: &[u8]) -> Exchange {
         crate::probes::fixture::exchange("http://127.0.0.1/orders", status, &[], std::str::from_utf8(body).unwrap())
+    }
+
+    #[test]
+    fn one_body_for_every_caller_is_not_personal_data() {
+        let list = br#"{"articles": [{"slug": "hello", "title": "Hello"}]}"#;
+        let (alice, bob, anonymous) = (exchange(200, list), exchange(200, list), exchange(200, list));
+        assert!(same_for_everyone(&anonymous, &[&alice, &bob]));
+        assert!(!same_for_everyone(&anonymous, &[&alice]), "one identity cannot tell");
+        let bobs = exchange(200, br#"{"articles": [{"slug": "bobs-draft", "title": "Draft"}]}"#);
+        assert!(!same_for_everyone(&anonymous, &[&alice, &bobs]), "personal answers differ");
     }
 
     #[test]
