@@ -54,7 +54,7 @@ pub(crate) fn inputs(op: &ScanOperation) -> Vec<Input> {
     if template.len() == concrete.len() {
         for (i, (t, c)) in template.iter().zip(&concrete).enumerate() {
             if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                let original = decoded(c);
+                let original = super::percent_decode(c);
                 let numeric = !original.is_empty() && original.bytes().all(|b| b.is_ascii_digit());
                 out.push(Input { place: Place::Path(i), name: name.to_string(), original, numeric });
             }
@@ -62,9 +62,9 @@ pub(crate) fn inputs(op: &ScanOperation) -> Vec<Input> {
     }
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let original = decoded(v);
+        let original = super::percent_decode(v);
         let numeric = !original.is_empty() && original.bytes().all(|b| b.is_ascii_digit());
-        out.push(Input { place: Place::Query, name: decoded(k), original, numeric });
+        out.push(Input { place: Place::Query, name: super::percent_decode(k), original, numeric });
     }
     if let Some(Ok(Value::Object(body))) = op.body.as_ref().map(|b| serde_json::from_slice::<Value>(b)) {
         for (name, value) in &body {
@@ -80,24 +80,6 @@ pub(crate) fn inputs(op: &ScanOperation) -> Vec<Input> {
         }
     }
     out
-}
-
-fn decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The operation's request as the primary identity, with `input` set to
@@ -132,7 +114,7 @@ pub(crate) fn with_value(ctx: &ScanContext, op: &ScanOperation, input: &Input, v
                 .filter(|p| !p.is_empty())
                 .map(|p| {
                     let key = p.split_once('=').map_or(p, |(k, _)| k);
-                    if decoded(key) == input.name {
+                    if super::percent_decode(key) == input.name {
                         format!("{key}={}", super::percent_encode(value))
                     } else {
                         p.to_string()

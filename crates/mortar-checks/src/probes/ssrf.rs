@@ -122,24 +122,6 @@ fn query_pairs(target: &str) -> (String, Vec<(String, String)>) {
     (path.to_string(), pairs)
 }
 
-fn percent_decoded(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = text.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The URL-like inputs of an operation the profile lets mortar fill.
 pub(crate) fn inputs(op: &ScanOperation, active: bool) -> Vec<Input> {
     if !op.is_safe() && !active {
@@ -148,7 +130,7 @@ pub(crate) fn inputs(op: &ScanOperation, active: bool) -> Vec<Input> {
     let mut out: Vec<Input> = Vec::new();
     let (_, pairs) = query_pairs(&op.target);
     for (name, value) in &pairs {
-        if url_like_name(name) || url_value(&percent_decoded(value)) {
+        if url_like_name(name) || url_value(&super::percent_decode(value)) {
             out.push(Input::Query(name.clone()));
         }
     }
@@ -300,6 +282,6 @@ mod tests {
             crate::probes::percent_encode("http://127.0.0.1:9/mortar-canary/ab"),
             "http%3A%2F%2F127.0.0.1%3A9%2Fmortar-canary%2Fab"
         );
-        assert_eq!(percent_decoded("https%3A%2F%2Fx"), "https://x");
+        assert_eq!(crate::probes::percent_decode("https%3A%2F%2Fx"), "https://x");
     }
 }
