@@ -223,9 +223,8 @@ fn names_as_identifier(exchange: &Exchange, value: &str) -> bool {
     IDENTIFIER_PHRASES.iter().any(|phrase| {
         let named = format!("{phrase}{value}");
         // The whole value: what follows it cannot continue an identifier.
-        body.match_indices(&named).any(|(at, _)| {
-            body[at + named.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_'))
-        })
+        body.match_indices(&named)
+            .any(|(at, _)| body[at + named.len()..].chars().next().is_none_or(|c| !(c.is_alphanumeric() || c == '_')))
     })
 }
 
