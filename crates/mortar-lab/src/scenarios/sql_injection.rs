@@ -90,7 +90,8 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
         .with_state(catalogue);
     let addr = ctx.serve_axum(router)?;
     let mut args = ctx.ca_args();
-    args.extend(["--spec".to_owned(), spec_path.display().to_string(), "--profile".to_owned(), "active".to_owned()]);
+    args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
+    super::active_profile_args(ctx, SCENARIO.name, variant, &mut args)?;
     let expected =
         super::vulnerable_expects_at(variant, "input-validation.sql-injection", "GET", "/catalogue/v1/parts/{sku}");
     Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected))

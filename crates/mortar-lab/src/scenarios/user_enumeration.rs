@@ -3,10 +3,13 @@
 //! beside a public agent directory that lists the agents' addresses. The
 //! vulnerable variant answers a missing account with 404 "no account for
 //! that email" and a wrong password with 401 "wrong password"; the fixed
-//! variant answers both with one 401 "invalid email or password". Neither
-//! limits sign-in attempts, which the rate-limit check may report in both.
+//! variant answers both with one 401 "invalid email or password". Both
+//! limit failed sign-ins per address (more than 10 in 30 s are answered 429),
+//! so the rate-limit check has nothing to say about either.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,20 +20,36 @@ use serde_json::{Value, json};
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Allowed, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "user-enumeration", start };
 
 const AGENTS: &[(&str, &str)] =
     &[("Mara Lindqvist", "mara.lindqvist@helpdesk.example"), ("Jonas Berg", "jonas.berg@helpdesk.example")];
 
+/// Failed sign-ins allowed per address within [`FAILURE_WINDOW`].
+const MAX_FAILURES: usize = 10;
+const FAILURE_WINDOW: Duration = Duration::from_secs(30);
+
 struct Desk {
     variant: Variant,
     secret: String,
+    failures: Mutex<HashMap<String, Vec<Instant>>>,
+}
+
+impl Desk {
+    /// Records a failed sign-in for `email`; false once it has failed too often.
+    fn may_fail(&self, email: &str) -> bool {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let recent = failures.entry(email.to_owned()).or_default();
+        recent.retain(|at| at.elapsed() < FAILURE_WINDOW);
+        recent.push(Instant::now());
+        recent.len() <= MAX_FAILURES
+    }
 }
 
 fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> {
-    let desk = Arc::new(Desk { variant, secret: crate::tls::random_hex(16)? });
+    let desk = Arc::new(Desk { variant, secret: crate::tls::random_hex(16)?, failures: Mutex::default() });
     let spec = json!({
         "openapi": "3.0.3",
         "info": {"title": "Help desk", "version": "2.0.0"},
@@ -50,15 +69,11 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
         Router::new().route("/auth/v2/agents", get(agents)).route("/auth/v2/sessions", post(sign_in)).with_state(desk);
     let addr = ctx.serve_axum(router)?;
     let mut args = ctx.ca_args();
-    args.extend(["--spec".to_owned(), spec_path.display().to_string(), "--profile".to_owned(), "active".to_owned()]);
+    args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
+    super::active_profile_args(ctx, SCENARIO.name, variant, &mut args)?;
     let expected =
         super::vulnerable_expects_at(variant, "authentication.user-enumeration", "POST", "/auth/v2/sessions");
-    let mut target = super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected);
-    target.allowed = vec![Allowed {
-        check: "rate-limiting.sensitive-operation-unlimited".to_owned(),
-        reason: "neither variant limits sign-in attempts; the scenario is about what a failed sign-in says".to_owned(),
-    }];
-    Ok(target)
+    Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected))
 }
 
 async fn agents() -> Json<Value> {
@@ -73,6 +88,10 @@ async fn sign_in(State(desk): State<Arc<Desk>>, Json(body): Json<Value>) -> Resp
     let known = AGENTS.iter().any(|(_, e)| *e == email);
     if known && secret == desk.secret {
         return Json(json!({"session": "s-1", "expires_in": 900})).into_response();
+    }
+    if !desk.may_fail(email) {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(json!({"error": "too many attempts"})))
+            .into_response();
     }
     match (desk.variant, known) {
         // The flaw: the two failures are told apart.

@@ -20,7 +20,8 @@
 //!
 //! No payload modifies data: OR forms go to safe methods only, and no
 //! stacked statement, `UNION`, `DROP` or sleep is ever sent. Active profile;
-//! at most [`MAX_INPUTS`] inputs per scan and 12 requests per input.
+//! at most [`MAX_INPUTS`] inputs per scan and [`MAX_REQUESTS_PER_INPUT`]
+//! requests per input.
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
@@ -41,7 +42,7 @@ pub static CHECK: Check = Check {
         severity: Severity::Critical,
         profile: Profile::Active,
         title: "SQL injection: an input is executed as part of a SQL statement",
-        description: "Rewrites each path, query and JSON body input of the operations (at most 40 per scan, 12 \
+        description: "Rewrites each path, query and JSON body input of the operations (at most 40 per scan, 24 \
             requests each). Error-based: a quote appended makes the answer carry a database error message \
             (SQLite, PostgreSQL, MySQL/MariaDB, SQL Server, Oracle, their drivers and ORMs) that the original \
             does not, and a doubled quote makes it go away. Boolean: a true and a false SQL condition appended \
@@ -67,6 +68,9 @@ pub static CHECK: Check = Check {
 
 /// Inputs probed per scan.
 pub const MAX_INPUTS: usize = 40;
+/// Requests per input at most (the original twice, a quote and its doubled
+/// form, four condition pairs sent twice, and a repair of another input).
+pub const MAX_REQUESTS_PER_INPUT: usize = 24;
 /// Inputs probed at once.
 const CONCURRENT_INPUTS: usize = 4;
 
@@ -342,6 +346,9 @@ async fn send_as(
     value: &str,
     requests: &mut usize,
 ) -> Option<Arc<Exchange>> {
+    if *requests >= MAX_REQUESTS_PER_INPUT {
+        return None;
+    }
     *requests += 1;
     ctx.send(CHECK.info.id, Some(&op.endpoint), with_value(ctx, op, input, value)).await.ok().map(Arc::new)
 }
