@@ -252,6 +252,7 @@ async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
     let mut requests = 0usize;
     let v = input.original.clone();
     let mut base = op.clone();
+    let mut repaired = false;
     let Some(mut first) = send_as(ctx, &base, &input, &v, &mut requests).await else {
         return Probed { input, requests, verdict: None, base: None };
     };
@@ -267,7 +268,6 @@ async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
         }
         // Another input names a column that does not exist: give it one the
         // API's own answers have, so that this input is probed on a statement that runs.
-        let mut repaired = false;
         'repair: for other in inputs(op).into_iter().filter(|o| o != &input && names_as_identifier(&first, &o.original))
         {
             for column in column_names(op) {
@@ -329,13 +329,8 @@ async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
         }
         None
     };
-    let base = (base != *ctx_op(ctx, &base)).then_some(base);
+    let base = repaired.then_some(base);
     Probed { input, requests, verdict, base }
-}
-
-/// The scan's own operation for `op`'s endpoint (to tell a repaired copy from it).
-fn ctx_op<'a>(ctx: &'a ScanContext, op: &'a ScanOperation) -> &'a ScanOperation {
-    ctx.operation(&op.endpoint).unwrap_or(op)
 }
 
 /// `op`'s request with `input` set to `value`, sent and counted.
