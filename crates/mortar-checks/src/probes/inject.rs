@@ -2,11 +2,16 @@
 //! parameters, query parameters, top-level JSON body properties), the
 //! operation's request with one input's value replaced, and how alike two
 //! answers are (the differential every injection verdict rests on).
+//! Also what the marker probes share (command and template injection): a
+//! payload that makes an interpreter compute a product its text does not
+//! spell, so that the product in the answer proves the payload ran.
 
 use crate::context::{ScanContext, ScanOperation};
-use mortar_engine::Request;
+use futures::StreamExt;
+use mortar_engine::{Exchange, Request};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// One input of an operation, and the value the operation's request gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,10 +20,15 @@ pub(crate) struct Input {
     pub place: Place,
     /// Its name (the template's parameter name, the query key, the property).
     pub name: String,
+    /// For a body property inside objects: the keys of the objects above it.
+    pub parents: Vec<String>,
     /// Its value in the operation's request (decoded).
     pub original: String,
     /// Whether the original value is a JSON number (body) or all digits (path, query).
     pub numeric: bool,
+    /// The identity to send it as (by name), when not the primary: one the
+    /// operation answered in the reachability sweep.
+    pub caller: Option<String>,
 }
 
 /// Where an input is in the request.
@@ -33,14 +43,64 @@ pub(crate) enum Place {
 }
 
 impl Input {
-    /// Where the input is, in words: "path parameter `sku`".
+    /// Where the input is, in words: "path parameter `sku`", "body property `body.command`".
     pub(crate) fn describe(&self) -> String {
         let kind = match self.place {
             Place::Path(_) => "path parameter",
             Place::Query => "query parameter",
             Place::Body => "body property",
         };
-        format!("{kind} `{}`", self.name)
+        let mut path = self.parents.clone();
+        path.push(self.name.clone());
+        format!("{kind} `{}`", path.join("."))
+    }
+
+    /// Whether `other` is the same input (whoever it is sent as).
+    pub(crate) fn is_at(&self, other: &Input) -> bool {
+        self.place == other.place && self.name == other.name && self.parents == other.parents
+    }
+
+    /// A query parameter with a value (for tests of the checks' rules).
+    #[cfg(test)]
+    pub(crate) fn query(name: &str, original: &str) -> Input {
+        let numeric = !original.is_empty() && original.bytes().all(|b| b.is_ascii_digit());
+        Input {
+            place: Place::Query,
+            name: name.into(),
+            parents: Vec::new(),
+            original: original.into(),
+            numeric,
+            caller: None,
+        }
+    }
+}
+
+/// How deep inside a JSON body properties are taken as inputs.
+const MAX_BODY_DEPTH: usize = 3;
+
+/// The string and number properties of a JSON object, with the keys above
+/// them, down to [`MAX_BODY_DEPTH`] objects deep.
+fn body_inputs(object: &serde_json::Map<String, Value>, parents: &[String], out: &mut Vec<Input>) {
+    for (name, value) in object {
+        let (original, numeric) = match value {
+            Value::String(s) => (s.clone(), false),
+            Value::Number(n) => (n.to_string(), true),
+            Value::Object(inner) if parents.len() + 1 < MAX_BODY_DEPTH => {
+                let mut deeper = parents.to_vec();
+                deeper.push(name.clone());
+                body_inputs(inner, &deeper, out);
+                continue;
+            }
+            _ => continue,
+        };
+        out.push(Input {
+            place: Place::Body,
+            name: name.clone(),
+            parents: parents.to_vec(),
+            original,
+            numeric,
+            caller: None,
+        });
     }
 }
 
@@ -56,7 +116,14 @@ pub(crate) fn inputs(op: &ScanOperation) -> Vec<Input> {
             if let Some(name) = t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
                 let original = super::percent_decode(c);
                 let numeric = !original.is_empty() && original.bytes().all(|b| b.is_ascii_digit());
-                out.push(Input { place: Place::Path(i), name: name.to_string(), original, numeric });
+                out.push(Input {
+                    place: Place::Path(i),
+                    name: name.to_string(),
+                    parents: Vec::new(),
+                    original,
+                    numeric,
+                    caller: None,
+                });
             }
         }
     }
@@ -64,30 +131,32 @@ pub(crate) fn inputs(op: &ScanOperation) -> Vec<Input> {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         let original = super::percent_decode(v);
         let numeric = !original.is_empty() && original.bytes().all(|b| b.is_ascii_digit());
-        out.push(Input { place: Place::Query, name: super::percent_decode(k), original, numeric });
+        out.push(Input {
+            place: Place::Query,
+            name: super::percent_decode(k),
+            parents: Vec::new(),
+            original,
+            numeric,
+            caller: None,
+        });
     }
     if let Some(Ok(Value::Object(body))) = op.body.as_ref().map(|b| serde_json::from_slice::<Value>(b)) {
-        for (name, value) in &body {
-            match value {
-                Value::String(s) => {
-                    out.push(Input { place: Place::Body, name: name.clone(), original: s.clone(), numeric: false })
-                }
-                Value::Number(n) => {
-                    out.push(Input { place: Place::Body, name: name.clone(), original: n.to_string(), numeric: true })
-                }
-                _ => {}
-            }
-        }
+        body_inputs(&body, &[], &mut out);
     }
     out
 }
 
-/// The operation's request as the primary identity, with `input` set to
-/// `value` (encoded for its place; a numeric body property becomes a string).
+/// The operation's request as the input's caller (the primary identity
+/// unless the plan chose another), with `input` set to `value` (encoded for
+/// its place; a numeric body property becomes a string).
 pub(crate) fn with_value(ctx: &ScanContext, op: &ScanOperation, input: &Input, value: &str) -> Request {
+    let caller = input
+        .caller
+        .as_ref()
+        .and_then(|name| ctx.identities.iter().find(|i| &i.name == name).cloned())
+        .or_else(|| ctx.primary_identity());
     // Built from `op` itself, not the scan's copy: probes may pass one with other inputs changed.
-    let mut request =
-        Request::new(&op.endpoint.method, &ctx.origin, op.target.clone()).identity(ctx.primary_identity());
+    let mut request = Request::new(&op.endpoint.method, &ctx.origin, op.target.clone()).identity(caller);
     request.headers = op.headers.clone();
     if let Some(body) = &op.body {
         request.body = body.clone();
@@ -124,13 +193,250 @@ pub(crate) fn with_value(ctx: &ScanContext, op: &ScanOperation, input: &Input, v
             request.target = format!("{path}?{}", pairs.join("&"));
         }
         Place::Body => {
-            if let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&request.body) {
-                body.insert(input.name.clone(), Value::from(value));
-                request.body = serde_json::to_vec(&body).unwrap_or_default();
+            if let Ok(mut body) = serde_json::from_slice::<Value>(&request.body) {
+                let mut object = body.as_object_mut();
+                for key in &input.parents {
+                    object = object.and_then(|o| o.get_mut(key)).and_then(Value::as_object_mut);
+                }
+                if let Some(object) = object {
+                    object.insert(input.name.clone(), Value::from(value));
+                    request.body = serde_json::to_vec(&body).unwrap_or_default();
+                }
             }
         }
     }
     request
+}
+
+/// The inputs of the scan's operations that `keep` accepts, by operation
+/// index, skipping DELETE and the operations held for the last phase; at most
+/// `max` of them, and how many more there were. The secret of a body that
+/// also names an account (a sign-in form) is not an input: a payload there is
+/// a failed sign-in of a real account. Within the bound, every
+/// operation's first input comes before any operation's second, and safe
+/// operations' before the others': a large API is probed across its surface,
+/// not down its first operations. Each input is sent as the first identity
+/// the operation answered with a 2xx in the reachability sweep (an admin's
+/// operation as the admin), else as the primary identity.
+pub(crate) async fn planned_inputs(
+    ctx: &ScanContext,
+    check: &'static str,
+    max: usize,
+    keep: impl Fn(&ScanOperation, &Input) -> bool,
+) -> (Vec<(usize, Input)>, usize) {
+    let held: Vec<_> = ctx.hold.held().iter().map(|h| h.endpoint.clone()).collect();
+    let mut planned: Vec<(usize, usize, Input)> = Vec::new();
+    for (i, op) in ctx.operations.iter().enumerate() {
+        if op.endpoint.method == "DELETE" || held.contains(&op.endpoint) {
+            continue;
+        }
+        let all = inputs(op);
+        let kept = all.iter().filter(|input| !is_account_secret(&all, input) && keep(op, input)).cloned();
+        planned.extend(kept.enumerate().map(|(rank, input)| (i, rank, input)));
+    }
+    planned.sort_by_key(|(i, rank, _)| (*rank, !ctx.operations[*i].is_safe()));
+    let skipped = planned.len().saturating_sub(max);
+    planned.truncate(max);
+    if ctx.identities.len() > 1 && !planned.is_empty() {
+        let sweep = ctx.reachability(check).await;
+        for (i, _, input) in &mut planned {
+            let op = &ctx.operations[*i];
+            input.caller = sweep
+                .get(&op.endpoint)
+                .and_then(|reach| {
+                    ctx.identities.iter().map(|identity| &identity.name).find(|name| {
+                        reach.iter().any(|r| {
+                            &&r.identity == name
+                                && r.probe == op.endpoint.method
+                                && r.result.as_ref().is_ok_and(|e| (200..300).contains(&e.response.status))
+                        })
+                    })
+                })
+                .cloned();
+        }
+    }
+    (planned.into_iter().map(|(i, _, input)| (i, input)).collect(), skipped)
+}
+
+/// Whether `input` is the secret of a body that also names an account (a
+/// sign-in form): a wrong secret beside a real account's name is a failed
+/// sign-in of that account, which counts towards its lockout.
+fn is_account_secret(all: &[Input], input: &Input) -> bool {
+    input.place == Place::Body
+        && super::sign_in::secret_field(&input.name)
+        && all.iter().any(|o| o.place == Place::Body && !o.is_at(input) && super::sign_in::user_field(&o.name))
+}
+
+/// Runs `probe` on each planned input, `concurrent` at a time, and returns
+/// the results with the operation's index.
+pub(crate) async fn probe_each<R>(
+    ctx: &ScanContext,
+    planned: Vec<(usize, Input)>,
+    concurrent: usize,
+    probe: impl AsyncFn(&ScanContext, &ScanOperation, Input) -> R,
+) -> Vec<(usize, R)> {
+    let probe = &probe;
+    futures::stream::iter(planned)
+        .map(|(i, input)| async move { (i, probe(ctx, &ctx.operations[i], input).await) })
+        .buffer_unordered(concurrent)
+        .collect()
+        .await
+}
+
+/// One input's probe: sends the operation with the input rewritten, as the
+/// primary identity, never more than `max` times.
+pub(crate) struct InputProbe<'a> {
+    /// The scan.
+    pub ctx: &'a ScanContext,
+    /// The check sending.
+    pub check: &'static str,
+    /// The operation, as the probe means to send it.
+    pub op: &'a ScanOperation,
+    /// The input rewritten.
+    pub input: &'a Input,
+    /// Requests sent so far.
+    pub requests: usize,
+    /// Requests allowed.
+    pub max: usize,
+    /// The target answered 429: the probe stopped there.
+    pub rate_limited: bool,
+}
+
+impl<'a> InputProbe<'a> {
+    /// A probe of `input` of `op` for `check`, allowed `max` requests.
+    pub(crate) fn new(
+        ctx: &'a ScanContext,
+        check: &'static str,
+        op: &'a ScanOperation,
+        input: &'a Input,
+        max: usize,
+    ) -> InputProbe<'a> {
+        InputProbe { ctx, check, op, input, requests: 0, max, rate_limited: false }
+    }
+
+    /// The request with the input set to `value`.
+    pub(crate) fn request(&self, value: &str) -> Request {
+        with_value(self.ctx, self.op, self.input, value)
+    }
+
+    /// Sends the request with the input set to `value`; `None` once the
+    /// bound is reached, when the request fails, and from the first 429 on
+    /// (a limited answer proves nothing, and waiting out the limit for every
+    /// payload would cost the scan its time).
+    pub(crate) async fn send(&mut self, value: &str) -> Option<Arc<Exchange>> {
+        if self.requests >= self.max || self.rate_limited {
+            return None;
+        }
+        self.requests += 1;
+        let mut request = self.request(value);
+        request.options.no_retry = true;
+        let exchange = self.ctx.send(self.check, Some(&self.op.endpoint), request).await.ok()?;
+        if exchange.response.status == 429 {
+            self.rate_limited = true;
+            return None;
+        }
+        Some(Arc::new(exchange))
+    }
+}
+
+/// What an injection check ran, for its verdict: inputs probed, requests,
+/// how many were found (`found` says what they were), those stopped by a
+/// rate limit, and those left beyond the budget.
+pub(crate) struct Tally {
+    /// Inputs probed.
+    pub inputs: usize,
+    /// Requests sent.
+    pub requests: usize,
+    /// Inputs found vulnerable.
+    pub found: usize,
+    /// Inputs whose probe a 429 stopped.
+    pub rate_limited: usize,
+    /// Inputs beyond the budget.
+    pub skipped: usize,
+    /// The budget.
+    pub max: usize,
+}
+
+impl Tally {
+    /// "12 input(s) probed with 80 request(s), 1 run by a shell; ..."
+    pub(crate) fn summary(&self, noun: &str, found: &str) -> String {
+        let mut out =
+            format!("{} {noun}(s) probed with {} request(s), {} {found}", self.inputs, self.requests, self.found);
+        if self.rate_limited > 0 {
+            out.push_str(&format!("; {} stopped by a rate limit (429)", self.rate_limited));
+        }
+        if self.skipped > 0 {
+            out.push_str(&format!("; {} input(s) beyond the budget of {} not probed", self.skipped, self.max));
+        }
+        out
+    }
+}
+
+/// A payload form of a marker probe: builds the input's value from the
+/// original and two factors, so that an interpreter that runs it writes
+/// [`marker`] of their product.
+pub(crate) struct MarkerForm {
+    /// What the form is, in words ("`;` separator").
+    pub name: &'static str,
+    /// The value sent: from the original value and the factors.
+    pub build: fn(&str, u64, u64) -> String,
+}
+
+/// The text an evaluated payload leaves in the answer: the product framed by
+/// letters, which no payload spells (each carries the factors, not the product).
+pub(crate) fn marker(product: u64) -> String {
+    format!("mrtr{product}z")
+}
+
+/// What proves a marker probe: the form, the value sent, the answer that
+/// carried the product, the second answer (other factors, their product),
+/// and the answer to the original value (without it).
+pub(crate) struct Evaluated {
+    /// The form that ran.
+    pub form: &'static str,
+    /// The value whose answer carried the product.
+    pub value: String,
+    /// The marker that answer carried.
+    pub seen: String,
+    /// The marker the second answer carried.
+    pub seen_again: String,
+    /// That answer.
+    pub first: Arc<Exchange>,
+    /// The answer to the second value, with other factors.
+    pub again: Arc<Exchange>,
+    /// The answer to the original value.
+    pub original: Arc<Exchange>,
+}
+
+/// Whether `exchange`'s body holds `text`.
+pub(crate) fn answer_holds(exchange: &Exchange, text: &str) -> bool {
+    String::from_utf8_lossy(&exchange.response.body).contains(text)
+}
+
+/// Sends the original value, then each form in turn: the first whose answer
+/// carries the marker of its product (absent from the original answer), and
+/// carries the other product's marker when sent again with other factors.
+/// Requests: the original, one per form, one to confirm.
+pub(crate) async fn evaluated_by(probe: &mut InputProbe<'_>, forms: &[MarkerForm]) -> Option<Evaluated> {
+    let v = probe.input.original.clone();
+    let original = probe.send(&v).await?;
+    for (i, form) in forms.iter().enumerate() {
+        let (a, b) = (4127 + 31 * i as u64, 7);
+        let value = (form.build)(&v, a, b);
+        let Some(first) = probe.send(&value).await else { continue };
+        let seen = marker(a * b);
+        if !answer_holds(&first, &seen) || answer_holds(&original, &seen) {
+            continue;
+        }
+        // Other factors: a product that appears by coincidence does not follow them.
+        let (c, d) = (a + 1000, 13);
+        let again = probe.send(&(form.build)(&v, c, d)).await?;
+        let seen_again = marker(c * d);
+        if answer_holds(&again, &seen_again) {
+            return Some(Evaluated { form: form.name, value, seen, seen_again, first, again, original });
+        }
+    }
+    None
 }
 
 /// How alike two answers' bodies are, 0 to 1: the Dice coefficient of their
@@ -161,7 +467,7 @@ mod tests {
     fn inputs_come_from_the_template_the_query_and_the_body() {
         let mut op = ScanOperation::bare("POST", "/shops/{shop}/items/{id}");
         op.target = "/shops/north%20side/items/42?sort=name&limit=5".into();
-        op.body = Some(br#"{"name": "bolt", "qty": 3, "tags": ["a"]}"#.to_vec());
+        op.body = Some(br#"{"name": "bolt", "qty": 3, "tags": ["a"], "spec": {"grade": "8.8"}}"#.to_vec());
         let found: Vec<(String, String, bool)> =
             inputs(&op).into_iter().map(|i| (i.describe(), i.original, i.numeric)).collect();
         assert_eq!(
@@ -173,8 +479,21 @@ mod tests {
                 ("query parameter `limit`".into(), "5".into(), true),
                 ("body property `name`".into(), "bolt".into(), false),
                 ("body property `qty`".into(), "3".into(), true),
+                ("body property `spec.grade`".into(), "8.8".into(), false),
             ]
         );
+    }
+
+    #[test]
+    fn the_secret_of_a_sign_in_form_is_not_probed_and_other_secrets_are() {
+        let mut op = ScanOperation::bare("POST", "/auth/sessions");
+        op.body = Some(br#"{"email": "ana@example.com", "password": "wrong", "remember": "yes"}"#.to_vec());
+        let all = inputs(&op);
+        let probed: Vec<&str> = all.iter().filter(|i| !is_account_secret(&all, i)).map(|i| i.name.as_str()).collect();
+        assert_eq!(probed, vec!["email", "remember"]);
+        op.body = Some(br#"{"label": "ci", "token": "abc"}"#.to_vec());
+        let all = inputs(&op);
+        assert!(all.iter().all(|i| !is_account_secret(&all, i)), "no account named beside it");
     }
 
     #[test]

@@ -25,9 +25,8 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::probes::inject::{Input, body_similarity, inputs, with_value};
+use crate::probes::inject::{Input, body_similarity, inputs, planned_inputs, probe_each, with_value};
 use crate::probes::spec::defined_at;
-use futures::StreamExt;
 use mortar_engine::Exchange;
 use mortar_model::{
     Category, CheckInfo, Confidence, Evidence, Observation, Profile, References, Remediation, Severity,
@@ -268,7 +267,8 @@ async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
         }
         // Another input names a column that does not exist: give it one the
         // API's own answers have, so that this input is probed on a statement that runs.
-        'repair: for other in inputs(op).into_iter().filter(|o| o != &input && names_as_identifier(&first, &o.original))
+        'repair: for other in
+            inputs(op).into_iter().filter(|o| !o.is_at(&input) && names_as_identifier(&first, &o.original))
         {
             for column in column_names(op) {
                 let mut candidate = op.clone();
@@ -349,26 +349,11 @@ async fn send_as(
 }
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let held: Vec<_> = ctx.hold.held().iter().map(|h| h.endpoint.clone()).collect();
-    // By index: the futures below borrow the context, not one another.
-    let mut planned: Vec<(usize, Input)> = Vec::new();
-    for (i, op) in ctx.operations.iter().enumerate() {
-        if op.endpoint.method == "DELETE" || held.contains(&op.endpoint) {
-            continue;
-        }
-        planned.extend(inputs(op).into_iter().map(|input| (i, input)));
-    }
-    let skipped = planned.len().saturating_sub(MAX_INPUTS);
-    planned.truncate(MAX_INPUTS);
+    let (planned, skipped) = planned_inputs(&ctx, CHECK.info.id, MAX_INPUTS, |_, _| true).await;
     if planned.is_empty() {
         return CheckVerdict::Skipped("no operation has a path, query or JSON body input to probe".into());
     }
-    let ctx_ref: &ScanContext = &ctx;
-    let probed: Vec<(usize, Probed)> = futures::stream::iter(planned)
-        .map(|(i, input)| async move { (i, probe(ctx_ref, &ctx_ref.operations[i], input).await) })
-        .buffer_unordered(CONCURRENT_INPUTS)
-        .collect()
-        .await;
+    let probed = probe_each(&ctx, planned, CONCURRENT_INPUTS, probe).await;
     let inputs_probed = probed.len();
     let requests: usize = probed.iter().map(|(_, p)| p.requests).sum();
     let mut found = 0usize;
@@ -462,7 +447,9 @@ mod tests {
     use crate::probes::inject::Place;
 
     fn input(original: &str, numeric: bool) -> Input {
-        Input { place: Place::Query, name: "q".into(), original: original.into(), numeric }
+        let input = Input::query("q", original);
+        assert_eq!(input.numeric, numeric);
+        input
     }
 
     #[test]
