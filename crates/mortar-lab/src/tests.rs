@@ -37,6 +37,18 @@ fn connector(lab: &Lab) -> tokio_rustls::TlsConnector {
 
 /// Sends one `Connection: close` request and reads the whole response.
 async fn request(lab: &Lab, url: &str, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+    request_with_body(lab, url, method, path, headers, "").await
+}
+
+/// Like [`request`], with a body (none when empty).
+async fn request_with_body(
+    lab: &Lab,
+    url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let authority = url.strip_prefix("https://").and_then(|rest| rest.split('/').next()).expect("https URL");
     let tcp = tokio::net::TcpStream::connect(authority).await.expect("connect");
     let name = ServerName::try_from("127.0.0.1").expect("server name");
@@ -45,7 +57,11 @@ async fn request(lab: &Lab, url: &str, method: &str, path: &str, headers: &[(&st
     for (name, value) in headers {
         raw.push_str(&format!("{name}: {value}\r\n"));
     }
+    if !body.is_empty() {
+        raw.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
     raw.push_str("\r\n");
+    raw.push_str(body);
     tls.write_all(raw.as_bytes()).await.expect("write");
     let mut bytes = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut bytes)).await;
@@ -264,4 +280,97 @@ async fn max_lifetime_stops_the_lab() {
         let authority = target.url["https://".len()..].split('/').next().unwrap_or_default();
         assert!(tokio::net::TcpStream::connect(authority).await.is_err(), "{authority} still accepts connections");
     }
+}
+
+/// The four injection scenarios answer their example alike in both
+/// variants, and evaluate (or follow) the payload only when vulnerable.
+#[tokio::test(flavor = "multi_thread")]
+async fn injection_scenarios_answer_their_payloads_only_when_vulnerable() {
+    let names = ["command-injection", "template-injection", "path-traversal", "open-redirect"];
+    let lab = Lab::start_only(&names).await.expect("lab starts");
+    for name in names {
+        let vulnerable = target(&lab, name, Variant::Vulnerable);
+        assert_eq!(vulnerable.expected.len(), 1, "{name}");
+        assert!(target(&lab, name, Variant::Fixed).expected.is_empty(), "{name}");
+        // The active profile where the check needs it, through a configuration file.
+        assert_eq!(vulnerable.scan_args.contains(&"--config".to_owned()), name != "open-redirect", "{name}");
+    }
+    let get = async |name: &str, variant: Variant, path: &str| {
+        request(&lab, &target(&lab, name, variant).url, "GET", path, &[]).await
+    };
+
+    // Command injection: `;echo mrtr$((4127*7))z` after the host.
+    let example = "/diag/v2/hosts/db.internal/lookup";
+    let payload = "/diag/v2/hosts/db.internal%3Becho%20mrtr%24%28%284127%2A7%29%29z/lookup";
+    for variant in [Variant::Vulnerable, Variant::Fixed] {
+        let reply = get("command-injection", variant, example).await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.body.contains("db.internal has address 10.0.0.12"), "{}", reply.body);
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    }
+    let reply = get("command-injection", Variant::Vulnerable, payload).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.contains("mrtr28889z"), "{}", reply.body);
+    let reply = get("command-injection", Variant::Fixed, payload).await;
+    assert_eq!(reply.status, 400);
+    assert!(!reply.body.contains("28889"), "{}", reply.body);
+
+    // Template injection: `{{4127*7}}` in the subject.
+    let post = async |variant: Variant, subject: &str| {
+        let body = serde_json::json!({"channel": "email", "subject": subject, "recipient": "Ana"}).to_string();
+        let url = &target(&lab, "template-injection", variant).url;
+        let headers = [("Content-Type", "application/json")];
+        request_with_body(&lab, url, "POST", "/notify/v1/previews", &headers, &body).await
+    };
+    for variant in [Variant::Vulnerable, Variant::Fixed] {
+        let reply = post(variant, "Your order shipped").await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.body.contains("Subject: Your order shipped"), "{}", reply.body);
+    }
+    let reply = post(Variant::Vulnerable, "Shippedmrtr{{4127*7}}z").await;
+    assert!(reply.body.contains("mrtr28889z"), "{}", reply.body);
+    let reply = post(Variant::Fixed, "Shippedmrtr{{4127*7}}z").await;
+    assert!(reply.body.contains("mrtr{{4127*7}}z"), "{}", reply.body);
+    let reply = post(Variant::Vulnerable, "{{ broken").await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.body, r#"{"error":"the preview could not be rendered"}"#, "no engine text");
+
+    // Path traversal: `../` sequences to /etc/passwd.
+    for variant in [Variant::Vulnerable, Variant::Fixed] {
+        let reply = get("path-traversal", variant, "/docs/v1/attachments?name=handbook.txt").await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.body.starts_with("Staff handbook"), "{}", reply.body);
+        assert_eq!(reply.header("content-type"), Some("text/plain; charset=utf-8"));
+        let reply = get("path-traversal", variant, "/docs/v1/attachments?name=nosuch.txt").await;
+        assert_eq!((reply.status, reply.body.as_str()), (404, r#"{"error":"no such attachment"}"#));
+    }
+    let climb = "/docs/v1/attachments?name=..%2F..%2F..%2F..%2F..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd";
+    let reply = get("path-traversal", Variant::Fixed, climb).await;
+    assert_eq!(reply.status, 400);
+    assert!(!reply.body.contains("root:"), "{}", reply.body);
+    if std::path::Path::new("/etc/passwd").exists() {
+        let reply = get("path-traversal", Variant::Vulnerable, climb).await;
+        assert_eq!(reply.status, 200);
+        assert!(reply.body.contains("root:"), "{}", reply.body);
+    }
+    // Files no other account could read stay out of reach, even through the flaw.
+    let private = "/docs/v1/attachments?name=..%2F..%2Fpath-traversal-vulnerable.openapi.json";
+    assert_eq!(get("path-traversal", Variant::Vulnerable, private).await.status, 404);
+
+    // Open redirect: a foreign host in `continue`.
+    for variant in [Variant::Vulnerable, Variant::Fixed] {
+        let reply = get("open-redirect", variant, "/auth/v3/session/resume?continue=%2Fhome").await;
+        assert_eq!((reply.status, reply.header("location")), (303, Some("/home")));
+    }
+    for (value, location) in [
+        ("https%3A%2F%2Fmortar-redirect.invalid%2Fx", "https://mortar-redirect.invalid/x"),
+        ("//mortar-redirect.invalid/x", "//mortar-redirect.invalid/x"),
+    ] {
+        let path = format!("/auth/v3/session/resume?continue={value}");
+        let reply = get("open-redirect", Variant::Vulnerable, &path).await;
+        assert_eq!((reply.status, reply.header("location")), (303, Some(location)));
+        let reply = get("open-redirect", Variant::Fixed, &path).await;
+        assert_eq!((reply.status, reply.header("location")), (303, Some("/home")));
+    }
+    lab.shutdown();
 }

@@ -13,6 +13,7 @@ mod bfla_admin;
 mod bola_documents;
 mod bola_invoices;
 mod certificate;
+mod command_injection;
 mod cookie_flags;
 mod cors;
 mod cors_bypass;
@@ -26,6 +27,8 @@ mod llm_chat;
 mod login_throttle;
 mod mtls;
 mod mtls_path_identity;
+mod open_redirect;
+mod path_traversal;
 mod pii_exposure;
 mod plaintext_http;
 mod properties;
@@ -40,6 +43,7 @@ mod spec_inventory;
 mod sql_injection;
 mod ssrf;
 mod stack_trace;
+mod template_injection;
 mod tls_early_data;
 mod token_auth;
 mod unbounded_list;
@@ -119,6 +123,10 @@ pub(crate) const ALL: &[Scenario] = &[
     unbounded_list::SCENARIO,
     sql_injection::SCENARIO,
     user_enumeration::SCENARIO,
+    command_injection::SCENARIO,
+    template_injection::SCENARIO,
+    path_traversal::SCENARIO,
+    open_redirect::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`
