@@ -18,6 +18,7 @@ pub(crate) mod llm;
 pub(crate) mod mtls;
 pub(crate) mod pages;
 pub(crate) mod race;
+pub(crate) mod readback;
 pub(crate) mod request_signing;
 pub(crate) mod secrets;
 pub(crate) mod sign_in;

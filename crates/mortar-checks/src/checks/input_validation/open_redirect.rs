@@ -242,7 +242,6 @@ fn report(ctx: &ScanContext, reporter: &Reporter, op: &ScanOperation, input: &In
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probes::inject::Place;
 
     fn input(name: &str, original: &str) -> Input {
         Input::query(name, original)

@@ -444,7 +444,6 @@ fn report(ctx: &ScanContext, reporter: &Reporter, op: &ScanOperation, input: &In
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probes::inject::Place;
 
     fn input(original: &str, numeric: bool) -> Input {
         let input = Input::query("q", original);

@@ -2,7 +2,11 @@
 //! take more than they should; active profile) reads an object, writes it
 //! back with one privilege-like property changed that the write's documented
 //! body does not offer, reads it again, and reports the change when it stuck;
-//! then writes the original value back.
+//! then writes the original value back. On create operations (sign-up
+//! first) it creates two objects, the second with the privilege-like
+//! properties the API shows elsewhere, and finds both through any read
+//! (`probes/readback.rs`): the second holding the privileged value while the
+//! first holds another is the proof.
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
@@ -14,7 +18,7 @@ use mortar_engine::Exchange;
 use mortar_model::{
     Category, CheckInfo, Confidence, Identity, Observation, Profile, References, Remediation, Severity,
 };
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// The check.
@@ -30,7 +34,11 @@ pub static CHECK: Check = Check {
             flag, permissions, plan, credits, verification) changed that the documented request body does not \
             offer or marks read-only, and reads it again. The change sticking is the proof (read before, \
             write, read after are the evidence); the original value is written back afterwards and the report \
-            says whether that worked. At most 3 operations and 3 properties each.",
+            says whether that worked. At most 3 operations and 3 properties each. For create operations (POST \
+            with a JSON body, sign-up first; at most 3): the privilege-like properties the API's answers and \
+            response schemas show are added to the body of a second object; both objects (made unique by their \
+            account fields) are then found through any GET operation, and the proof is the second holding the \
+            privileged value while the first holds another. Created objects are left in place.",
         remediation: Remediation {
             summary: "Bind request bodies to types that hold only the properties the caller may change; set \
                 privileged properties only in server code paths that check the caller's right to do so.",
@@ -68,6 +76,8 @@ const WRITABLE_PRIVILEGES: &[&str] = &[
     "emailverified",
     "approved",
     "isapproved",
+    "moderator",
+    "ismoderator",
 ];
 
 fn ok(ex: &Exchange) -> bool {
@@ -106,18 +116,281 @@ const MAX_WRITE_OPERATIONS: usize = 3;
 const MAX_PROPERTIES: usize = 3;
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let Some(identity) = ctx.primary_identity() else {
-        return CheckVerdict::Skipped("no identity: an object of one's own is needed to write to".into());
-    };
+    let identity = ctx.primary_identity();
     let pairs: Vec<(&ScanOperation, &ScanOperation)> = write_read_pairs(&ctx).take(MAX_WRITE_OPERATIONS).collect();
-    if pairs.is_empty() {
-        return CheckVerdict::Skipped("no PUT or PATCH operation with a GET on the same path".into());
+    let creates = create_operations(&ctx);
+    if creates.is_empty() && (pairs.is_empty() || identity.is_none()) {
+        return CheckVerdict::Skipped(
+            "no PUT or PATCH operation with a GET on the same path (with an identity), and no create operation \
+             with a JSON body"
+                .into(),
+        );
     }
-    let mut tried = 0usize;
-    for (write, read) in pairs {
-        tried += probe(&ctx, &reporter, &identity, write, read).await;
+    let mut parts = Vec::new();
+    if let Some(identity) = &identity
+        && !pairs.is_empty()
+    {
+        let mut tried = 0usize;
+        for (write, read) in pairs {
+            tried += probe(&ctx, &reporter, identity, write, read).await;
+        }
+        parts.push(format!("{tried} privilege-like propert(ies) written and read back as `{}`", identity.name));
     }
-    CheckVerdict::Ran(format!("{tried} privilege-like propert(ies) written and read back as `{}`", identity.name))
+    if !creates.is_empty() {
+        let candidates = privileged_candidates(&ctx, CHECK.info.id).await;
+        let mut created = 0usize;
+        for create in &creates {
+            created += probe_create(&ctx, &reporter, identity.as_ref(), create, &candidates).await;
+        }
+        parts.push(format!(
+            "{} create operation(s) sent with {} privilege-like propert(ies) learned from the API's answers, {created} \
+             pair(s) of objects created and looked for",
+            creates.len(),
+            candidates.len()
+        ));
+    }
+    CheckVerdict::Ran(parts.join("; "))
+}
+
+/// Create operations probed per scan.
+const MAX_CREATE_OPERATIONS: usize = 3;
+/// Read-back requests per created object.
+const MAX_READBACK_REQUESTS: usize = 8;
+
+/// POST operations that create something from a JSON object body: not an
+/// action on one object (`/users/{id}/password`), not a sign-in, token,
+/// reset or search, not held. Sign-up and account-like paths first.
+fn create_operations(ctx: &ScanContext) -> Vec<&ScanOperation> {
+    let held: Vec<_> = ctx.hold.held().iter().map(|h| h.endpoint.clone()).collect();
+    let mut out: Vec<&ScanOperation> = ctx
+        .operations
+        .iter()
+        .filter(|op| op.endpoint.method == "POST" && !held.contains(&op.endpoint))
+        .filter(|op| !op.endpoint.path.trim_end_matches('/').ends_with('}'))
+        .filter(|op| crate::probes::sign_in::kind(op).is_none())
+        .filter(|op| {
+            op.body.as_ref().and_then(|b| serde_json::from_slice::<Value>(b).ok()).is_some_and(|b| b.is_object())
+        })
+        .collect();
+    let account_like = |op: &&ScanOperation| {
+        let path = op.endpoint.path.to_ascii_lowercase();
+        ["register", "signup", "sign-up", "user", "account", "member", "customer", "profile"]
+            .iter()
+            .any(|w| path.contains(w))
+    };
+    out.sort_by_key(|op| !account_like(op));
+    out.truncate(MAX_CREATE_OPERATIONS);
+    out
+}
+
+/// A privilege-like property the API shows somewhere: its name as written,
+/// and a value it was seen with (or its documented type, as a value of it).
+#[derive(Debug, Clone, PartialEq)]
+struct Candidate {
+    name: String,
+    sample: Value,
+}
+
+/// Privilege-like properties learned from the API: the documented response
+/// schemas of every operation and the JSON answers of the reachability sweep.
+async fn privileged_candidates(ctx: &ScanContext, check: &'static str) -> Vec<Candidate> {
+    let mut out: Vec<Candidate> = Vec::new();
+    let mut add = |name: &str, sample: Value| {
+        if WRITABLE_PRIVILEGES.contains(&normalized(name).as_str()) && !out.iter().any(|c| c.name == name) {
+            out.push(Candidate { name: name.to_string(), sample });
+        }
+    };
+    fn schema_sample(schema: &Value) -> Value {
+        match schema.get("type").and_then(Value::as_str) {
+            Some("boolean") => Value::Bool(false),
+            Some("integer" | "number") => Value::from(0),
+            Some("array") => Value::Array(Vec::new()),
+            _ => Value::from(""),
+        }
+    }
+    fn walk_schema(schema: &Value, depth: usize, add: &mut dyn FnMut(&str, Value)) {
+        if depth > 3 {
+            return;
+        }
+        if let Some(items) = schema.get("items") {
+            walk_schema(items, depth + 1, add);
+        }
+        for (name, property) in documented_properties(schema).unwrap_or_default() {
+            add(&name, schema_sample(&property));
+            walk_schema(&property, depth + 1, add);
+        }
+    }
+    fn walk_value(value: &Value, depth: usize, add: &mut dyn FnMut(&str, Value)) {
+        if depth > 4 {
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                for (name, v) in map {
+                    if !v.is_object() {
+                        add(name, v.clone());
+                    }
+                    walk_value(v, depth + 1, add);
+                }
+            }
+            Value::Array(items) => items.iter().take(20).for_each(|v| walk_value(v, depth + 1, add)),
+            _ => {}
+        }
+    }
+    // Answers first: a value seen says the type better than a schema.
+    for reach in ctx.reachability(check).await.values().flatten() {
+        if let Ok(exchange) = &reach.result
+            && let Ok(value) = serde_json::from_slice::<Value>(&exchange.response.body)
+        {
+            walk_value(&value, 0, &mut add);
+        }
+    }
+    for op in &ctx.operations {
+        if let Some(schema) = &op.described.response_schema {
+            walk_schema(schema, 0, &mut add);
+        }
+    }
+    out.truncate(MAX_PROPERTIES * 2);
+    out
+}
+
+/// The value a privilege-like property is given at creation: the privileged
+/// end of its type, whatever the sample held.
+fn privileged_value(candidate: &Candidate) -> Option<Value> {
+    let n = normalized(&candidate.name);
+    match &candidate.sample {
+        Value::Bool(_) => Some(Value::Bool(true)),
+        Value::Number(_) => Some(Value::from(1_000_000)),
+        Value::String(_) => {
+            Some(Value::from(if matches!(n.as_str(), "plan" | "tier") { "enterprise" } else { "admin" }))
+        }
+        Value::Array(_) => Some(Value::Array(vec![Value::from("admin")])),
+        _ => None,
+    }
+}
+
+/// A tag no object of the API holds yet.
+fn unique_tag() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("mrtr{:x}{}", nanos ^ 0x5a5a_5a5a, COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The create body with the account-like string properties made unique
+/// (`tag`, or `tag@example.com` for e-mail addresses); returns the body and
+/// the value an object of it can be found by.
+fn unique_body(body: &Map<String, Value>, tag: &str) -> Option<(Map<String, Value>, String)> {
+    let mut out = body.clone();
+    let mut marker = None;
+    for (name, value) in out.iter_mut() {
+        let Value::String(current) = value else { continue };
+        let lower = name.to_ascii_lowercase();
+        // The names an account (or a record) is known by: they must be new for a create to succeed.
+        let names_it = crate::probes::sign_in::user_field(name)
+            || ["handle", "nick", "alias", "slug"].iter().any(|w| lower.contains(w));
+        if !names_it || crate::probes::sign_in::secret_field(name) {
+            continue;
+        }
+        let email = current.contains('@') || lower.contains("mail");
+        let unique = if email { format!("{tag}@example.com") } else { tag.to_string() };
+        if marker.is_none() || !email {
+            marker = Some(unique.clone());
+        }
+        *value = Value::from(unique);
+    }
+    marker.map(|m| (out, m))
+}
+
+/// Creates two objects through `create`, one with the privilege-like
+/// properties set, and reads both back through any operation; reports each
+/// property the second object holds with its privileged value while the
+/// first holds another. Returns how many pairs were created.
+async fn probe_create(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    identity: Option<&Arc<Identity>>,
+    create: &ScanOperation,
+    candidates: &[Candidate],
+) -> usize {
+    let Some(Ok(Value::Object(body))) = create.body.as_ref().map(|b| serde_json::from_slice::<Value>(b)) else {
+        return 0;
+    };
+    let offered: Vec<(&Candidate, Value)> = candidates
+        .iter()
+        .filter(|c| !documented_writable(create, &c.name) && !body.contains_key(&c.name))
+        .filter_map(|c| Some((c, privileged_value(c)?)))
+        .take(MAX_PROPERTIES)
+        .collect();
+    if offered.is_empty() {
+        return 0;
+    }
+    let (Some((control_body, control_marker)), Some((mut probe_body, probe_marker))) =
+        (unique_body(&body, &unique_tag()), unique_body(&body, &unique_tag()))
+    else {
+        return 0;
+    };
+    for (candidate, value) in &offered {
+        probe_body.insert(candidate.name.clone(), value.clone());
+    }
+    let send = async |body: &Map<String, Value>| {
+        let mut request = ctx.request("POST", &create.endpoint).identity(identity.cloned());
+        request.body = serde_json::to_vec(body).unwrap_or_default();
+        request.headers.retain(|(n, _)| !n.eq_ignore_ascii_case("content-type"));
+        request.headers.push(("Content-Type".into(), b"application/json".to_vec()));
+        let exchange = ctx.send(CHECK.info.id, Some(&create.endpoint), request.clone()).await.ok()?;
+        ok(&exchange).then(|| (Arc::new(exchange), request))
+    };
+    let Some((control_created, _)) = send(&control_body).await else { return 0 };
+    let Some((probe_created, probe_request)) = send(&probe_body).await else { return 1 };
+    let readers = crate::probes::readback::readers(ctx, CHECK.info.id, identity).await;
+    let wanted: Vec<String> = offered.iter().map(|(c, _)| c.name.clone()).collect();
+    let find = async |marker: &str| {
+        crate::probes::readback::find_object(
+            ctx,
+            CHECK.info.id,
+            identity,
+            &readers,
+            marker,
+            &wanted,
+            MAX_READBACK_REQUESTS,
+        )
+        .await
+    };
+    let (Some(control), Some(probe)) = (find(&control_marker).await, find(&probe_marker).await) else { return 1 };
+    for (candidate, value) in offered {
+        let (Some(held), Some(control_value)) =
+            (probe.object.get(&candidate.name), control.object.get(&candidate.name))
+        else {
+            continue;
+        };
+        if held != &value || control_value == &value {
+            continue;
+        }
+        reporter.observe(Observation {
+            endpoint: Some(create.endpoint.clone()),
+            component: Some(candidate.name.clone()),
+            severity: None,
+            confidence: Confidence::Confirmed,
+            title: None,
+            description: format!(
+                "POST {} took `{}` from the request body, a property its documented request body does not offer: \
+                 an object created with `{}: {value}` (`{probe_marker}`) reads back with {held} through GET {}, \
+                 while one created without it (`{control_marker}`) reads back with {control_value}. Anyone who can \
+                 create one gives it the privilege. The two objects were left in place: remove them by hand.",
+                create.endpoint.path, candidate.name, candidate.name, probe.endpoint.path,
+            ),
+            evidence: vec![
+                ctx.evidence(&control_created, "Created without the property."),
+                ctx.evidence(&probe_created, "Created with the privileged property."),
+                ctx.evidence(&control.exchange, format!("The first object read back: {control_value}.")),
+                ctx.evidence(&probe.exchange, format!("The second object read back: {held}.")),
+            ],
+            reproduce: ctx.curl(&probe_request),
+        });
+    }
+    1
 }
 
 /// Tries the privilege-like properties of one object; returns how many were written.
@@ -206,6 +479,25 @@ mod tests {
         assert_eq!(escalated("plan", &json!("free")), Some(json!("enterprise")));
         assert_eq!(escalated("credits", &json!(5)), Some(json!(1005)));
         assert_eq!(escalated("roles", &json!(["user"])), Some(json!(["user", "admin"])));
+    }
+
+    #[test]
+    fn created_objects_get_the_privileged_end_and_unique_account_values() {
+        let candidate = |name: &str, sample: Value| Candidate { name: name.into(), sample };
+        assert_eq!(privileged_value(&candidate("admin", json!(true))), Some(json!(true)), "true even if seen true");
+        assert_eq!(privileged_value(&candidate("role", json!("user"))), Some(json!("admin")));
+        assert_eq!(privileged_value(&candidate("plan", json!(""))), Some(json!("enterprise")));
+        let body: Map<String, Value> = serde_json::from_value(
+            json!({"username": "ana", "email": "ana@example.com", "password": "x", "bio": "hi", "handle": "a"}),
+        )
+        .unwrap_or_default();
+        let (unique, marker) = unique_body(&body, "mrtr1").expect("account fields");
+        assert_eq!(marker, "mrtr1");
+        assert_eq!(unique["email"], json!("mrtr1@example.com"));
+        assert_eq!(unique["password"], json!("x"), "the secret is kept");
+        assert_eq!(unique["bio"], json!("hi"));
+        assert_eq!(unique["handle"], json!("mrtr1"));
+        assert!(unique_body(&serde_json::from_value(json!({"title": "x"})).unwrap_or_default(), "t").is_none());
     }
 
     #[test]
