@@ -38,6 +38,7 @@ mod race_signed;
 mod secrets_exposure;
 mod security_headers;
 mod signing;
+mod signup_mass_assignment;
 mod spec_exposure;
 mod spec_inventory;
 mod sql_injection;
@@ -127,6 +128,7 @@ pub(crate) const ALL: &[Scenario] = &[
     template_injection::SCENARIO,
     path_traversal::SCENARIO,
     open_redirect::SCENARIO,
+    signup_mass_assignment::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`
