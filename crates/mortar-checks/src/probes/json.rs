@@ -73,6 +73,13 @@ const REFUSAL_WORDS: &[&str] = &[
     "missing credentials",
     "access denied",
     "forbidden",
+    "not admin",
+    "require admin",
+    "requires admin",
+    "admin only",
+    "admins only",
+    "insufficient privilege",
+    "insufficient permission",
     "permission denied",
     "not allowed",
 ];

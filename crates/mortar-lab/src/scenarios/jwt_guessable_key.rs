@@ -4,7 +4,10 @@
 //! flaw of the vulnerable variant is its key, the API's own name and a year
 //! (`Fleet2024`), the kind of key no fixed list of tutorial secrets holds
 //! but a dictionary that learns words from the API does. The fixed variant
-//! signs with a random 48-byte key.
+//! signs with a random 48-byte key. `GET /drivers` needs the `admin` scope,
+//! which the dispatcher's token does not carry (403): with the guessed key
+//! anyone mints a token that does, so the vulnerable variant also serves the
+//! drivers' records to a forged token.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -62,7 +65,10 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
             "/vehicles": {"get": {"operationId": "listVehicles", "responses": {"200": {"description": "the fleet"}, "401": {"description": "no valid token"}}}},
             "/vehicles/{vin}/position": {"get": {"operationId": "vehiclePosition",
                 "parameters": [{"name": "vin", "in": "path", "required": true, "schema": {"type": "string"}, "example": "WDB9634031L738211"}],
-                "responses": {"200": {"description": "last known position"}, "401": {"description": "no valid token"}}}}
+                "responses": {"200": {"description": "last known position"}, "401": {"description": "no valid token"}}}},
+            "/drivers": {"get": {"operationId": "listDrivers", "description": "Needs the `admin` scope.",
+                "responses": {"200": {"description": "the drivers"}, "401": {"description": "no valid token"},
+                    "403": {"description": "the token lacks the admin scope"}}}}
         }
     });
     let (args, spec_path) = super::bearer_spec_args(ctx, SCENARIO.name, variant, &spec, &format!("Bearer {token}"))?;
@@ -72,34 +78,36 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
             .app_data(web::Data::from(verifier.clone()))
             .route("/fleet/v3/vehicles", web::get().to(vehicles))
             .route("/fleet/v3/vehicles/{vin}/position", web::get().to(position))
+            .route("/fleet/v3/drivers", web::get().to(drivers))
     })?;
-    let expected = super::vulnerable_expects(variant, &["authentication.jwt-weaknesses"]);
+    let expected =
+        super::vulnerable_expects(variant, &["authentication.jwt-weaknesses", "authentication.forged-token-accepted"]);
     Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected))
 }
 
 /// Whether the request carries a valid, unexpired HS384 token (the same in both variants).
 fn authorised(verifier: &Verifier, request: &HttpRequest) -> bool {
-    let Some(token) =
-        request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
+    claims(verifier, request).is_some()
+}
+
+/// The claims of a valid, unexpired HS384 token.
+fn claims(verifier: &Verifier, request: &HttpRequest) -> Option<Value> {
+    let token =
+        request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))?;
     let decode = |part: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).ok();
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return false;
+        return None;
     };
-    let header: Option<Value> = decode(h).and_then(|b| serde_json::from_slice(&b).ok());
-    if header.as_ref().and_then(|v| v.get("alg")).and_then(Value::as_str) != Some("HS384") {
-        return false;
+    let header: Value = decode(h).and_then(|b| serde_json::from_slice(&b).ok())?;
+    if header.get("alg").and_then(Value::as_str) != Some("HS384") {
+        return None;
     }
-    let Ok(mut mac) = <Hmac<sha2::Sha384> as Mac>::new_from_slice(&verifier.key) else { return false };
+    let mut mac = <Hmac<sha2::Sha384> as Mac>::new_from_slice(&verifier.key).ok()?;
     mac.update(format!("{h}.{p}").as_bytes());
-    if decode(s).is_none_or(|sig| mac.verify_slice(&sig).is_err()) {
-        return false;
-    }
-    let claims: Option<Value> = decode(p).and_then(|b| serde_json::from_slice(&b).ok());
-    claims.and_then(|c| c.get("exp").and_then(Value::as_u64)).is_some_and(|exp| exp > now())
+    mac.verify_slice(&decode(s)?).ok()?;
+    let claims: Value = decode(p).and_then(|b| serde_json::from_slice(&b).ok())?;
+    claims.get("exp").and_then(Value::as_u64).is_some_and(|exp| exp > now()).then_some(claims)
 }
 
 fn refused() -> HttpResponse {
@@ -123,4 +131,17 @@ async fn position(verifier: web::Data<Verifier>, request: HttpRequest, vin: web:
         return refused();
     }
     HttpResponse::Ok().json(json!({"vin": vin.into_inner(), "lat": 53.5461, "lon": 9.9661, "speed_kmh": 62}))
+}
+
+async fn drivers(verifier: web::Data<Verifier>, request: HttpRequest) -> HttpResponse {
+    let Some(claims) = claims(&verifier, &request) else { return refused() };
+    let scopes = claims.get("scope").and_then(Value::as_str).unwrap_or_default();
+    if !scopes.split(' ').any(|s| s == "admin") {
+        return HttpResponse::Forbidden()
+            .json(json!({"title": "Forbidden", "status": 403, "detail": "needs the admin scope"}));
+    }
+    HttpResponse::Ok().json(json!({"items": [
+        {"driver": "D-0412", "licence_class": "CE", "depot": "Hamburg-Billbrook"},
+        {"driver": "D-0587", "licence_class": "C", "depot": "Hamburg-Wilhelmsburg"},
+    ]}))
 }

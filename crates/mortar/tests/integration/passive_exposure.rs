@@ -194,5 +194,24 @@ async fn a_jwt_key_made_of_the_apis_own_name_is_found_and_a_random_one_is_search
     assert!(!findings.iter().any(|f| f["check"] == "authentication.jwt-weaknesses"), "{findings:?}");
     let reason = verdict(&report);
     assert!(reason.contains("1 HMAC key search(es)") && !reason.contains("time budget"), "{reason}");
+
+    // With the key, a token with the admin scope is minted and served where the real one was refused.
+    let forged_privilege = |report: &serde_json::Value| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| {
+                f["check"] == "authentication.forged-token-accepted" && f["component"] == "jwt-forged-privilege"
+            })
+            .map(|f| f["endpoint"]["path"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    for (variant, expected) in [("vulnerable", vec!["/fleet/v3/drivers".to_string()]), ("fixed", vec![])] {
+        let t = target(&lab, "jwt-guessable-key", variant);
+        let out = mortar(&scan_args(t, &["--format", "json", "--profile", "standard"]), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(forged_privilege(&report), expected, "{variant}: {}", out.stderr);
+    }
     lab.shutdown();
 }

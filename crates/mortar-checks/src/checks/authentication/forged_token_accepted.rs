@@ -22,7 +22,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::json::leaves;
+use crate::probes::json::{is_empty_json, leaves, normalized, reads_as_refusal};
 use crate::probes::jwt::{Jwt, find_jwts, parse};
 use crate::probes::jwt_dictionary::hmac_key;
 use crate::probes::spec::answered;
@@ -47,8 +47,11 @@ pub static CHECK: Check = Check {
             the identity's token with forgeries: a random token, and for a JWT its claims with a zeroed \
             signature, under `alg: none`, and (when its HMAC key is a known weak secret) re-signed with an \
             expiry in the past. A forgery is reported only when the answer carries the identity's own data; \
-            the refused request without the credential is the control. Safe methods only outside the active \
-            profile; at most 3 operations per forgery.",
+            the refused request without the credential is the control. With a cracked HMAC key, the claims that \
+            say what the bearer may do (role, roles, groups, scopes, admin flags) are raised to admin and the \
+            token re-signed; reported when an operation that refused the identity's own token (401/403, or a 2xx \
+            refusal message) serves data to it. Safe methods only outside the active profile; at most 3 \
+            operations per forgery.",
         remediation: Remediation {
             summary: "Verify every token fully before trusting it: the signature with a key and algorithm fixed \
                 on the server (never the token's own `alg`), the expiry, and for opaque tokens a lookup in the \
@@ -349,11 +352,20 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     for (identity, credential) in &with_credential {
         let stripped = Arc::new(without(identity, credential));
         let mut targets = Vec::new();
+        // Operations that refused the identity: where a raised role would show.
+        let mut denied_to_identity: Vec<(Endpoint, Arc<Exchange>)> = Vec::new();
         for op in ctx.operations.iter().filter(|o| o.is_safe() || ctx.settings.profile == Profile::Active) {
             if targets.len() >= MAX_OPERATIONS {
                 break;
             }
             let Some(reaches) = sweep.get(&op.endpoint) else { continue };
+            if let Some((_, denied)) = answered(reaches).find(|(r, _)| r.identity == identity.name)
+                && denied.request.method == op.endpoint.method
+                && (refused(denied.response.status) || (ok(denied) && reads_as_refusal(&denied.response.body)))
+                && denied_to_identity.len() < MAX_OPERATIONS
+            {
+                denied_to_identity.push((op.endpoint.clone(), denied.clone()));
+            }
             let Some((_, genuine)) = answered(reaches).find(|(r, ex)| r.identity == identity.name && ok(ex)) else {
                 continue;
             };
@@ -376,13 +388,33 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             targets.push(Target { endpoint: op.endpoint.clone(), genuine: genuine.clone(), control });
         }
         operations = operations.max(targets.len());
+        let key = match &credential.jwt {
+            Some(jwt) if !targets.is_empty() || !denied_to_identity.is_empty() => {
+                hmac_key(&ctx, jwt).await.and_then(|search| search.key)
+            }
+            _ => None,
+        };
+        if let (Some(jwt), Some(secret)) = (&credential.jwt, key.as_deref())
+            && let Some((elevated, raised)) = elevate(jwt, secret)
+        {
+            let value = credential.value.replacen(&credential.token, &elevated, 1);
+            for (endpoint, denied) in &denied_to_identity {
+                let request = ctx
+                    .request(&endpoint.method, endpoint)
+                    .identity(Some(identity.clone()))
+                    .header(credential.header.clone(), value.clone().into_bytes());
+                tried += 1;
+                let Ok(ex) = ctx.send(CHECK.info.id, Some(endpoint), request).await else { continue };
+                if serves_data_refused_before(denied, &ex) {
+                    let found = Elevation { endpoint, denied, accepted: &ex, secret, raised: &raised };
+                    report_elevation(&ctx, &reporter, identity, credential, &stripped, &elevated, found);
+                    break;
+                }
+            }
+        }
         if targets.is_empty() {
             continue;
         }
-        let key = match &credential.jwt {
-            Some(jwt) => hmac_key(&ctx, jwt).await.and_then(|search| search.key),
-            None => None,
-        };
         if credential.jwt.is_some() && key.is_none() {
             expiry_untested = true;
         }
@@ -423,6 +455,112 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         );
     }
     CheckVerdict::Ran(text)
+}
+
+/// The JWT re-signed with `secret` and every claim that says what the bearer
+/// may do raised (a role to `admin`, an admin flag to true, `admin` added to
+/// roles, groups and scopes); `None` when it has no such claim. Returns the
+/// token and the claims raised.
+fn elevate(jwt: &Jwt, secret: &str) -> Option<(String, Vec<String>)> {
+    let mut claims: Map<String, Value> = jwt.claims.clone();
+    let mut raised = Vec::new();
+    for (name, value) in &jwt.claims {
+        let new = match (normalized(name).as_str(), value) {
+            ("role" | "userrole" | "usertype" | "accesslevel" | "group", Value::String(s))
+                if !s.eq_ignore_ascii_case("admin") =>
+            {
+                Value::from("admin")
+            }
+            ("roles" | "groups" | "permissions" | "authorities", Value::Array(items)) => {
+                let mut items = items.clone();
+                items.push(Value::from("admin"));
+                Value::Array(items)
+            }
+            ("admin" | "isadmin" | "superuser" | "issuperuser" | "isstaff" | "staff", Value::Bool(false)) => {
+                Value::Bool(true)
+            }
+            ("scope" | "scp", Value::String(s)) => Value::from(format!("{s} admin")),
+            _ => continue,
+        };
+        claims.insert(name.clone(), new);
+        raised.push(name.clone());
+    }
+    if raised.is_empty() {
+        return None;
+    }
+    let header = jwt.signing_input.split_once('.')?.0;
+    let input = format!("{header}.{}", b64(Value::Object(claims).to_string().as_bytes()));
+    let signature = hmac_sign(jwt.alg(), secret.as_bytes(), &input)?;
+    Some((format!("{input}.{}", b64(&signature)), raised))
+}
+
+/// Whether `accepted` serves data where `denied` (the genuine token's
+/// answer) was a refusal: a 2xx with a JSON body that holds something, does
+/// not read as a refusal, and is not the refusal's body.
+fn serves_data_refused_before(denied: &Exchange, accepted: &Exchange) -> bool {
+    ok(accepted)
+        && !reads_as_refusal(&accepted.response.body)
+        && accepted.response.body != denied.response.body
+        && serde_json::from_slice::<Value>(&accepted.response.body).is_ok_and(|v| !is_empty_json(&v))
+}
+
+/// A raised-role token accepted where the genuine one was refused.
+struct Elevation<'a> {
+    endpoint: &'a Endpoint,
+    denied: &'a Exchange,
+    accepted: &'a Exchange,
+    secret: &'a str,
+    raised: &'a [String],
+}
+
+fn report_elevation(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    identity: &Identity,
+    credential: &Credential,
+    stripped: &Arc<Identity>,
+    forged: &str,
+    found: Elevation,
+) {
+    let claims = found.raised.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ");
+    let what = format!(
+        "the claims of the JWT in ${} with {claims} raised to admin, re-signed with the weak key \"{}\"",
+        credential.placeholder, found.secret
+    );
+    let mut accepted = ctx.evidence(found.accepted, format!("Sent with {what}; served."));
+    for (name, value) in &mut accepted.request.headers {
+        if name.eq_ignore_ascii_case(&credential.header) {
+            *value = format!("<forged: {what}>");
+        }
+    }
+    if let Some(body) = accepted.response.as_mut().and_then(|r| r.body.as_mut()) {
+        body.content = body.content.replace(forged, "<forged token>");
+    }
+    let mut reproduce = ctx.curl(&ctx.request(&found.endpoint.method, found.endpoint).identity(Some(stripped.clone())));
+    reproduce.push_str(&format!(" -H \"{}: $MORTAR_FORGED_ELEVATED_JWT\"", credential.header));
+    reporter.observe(Observation {
+        endpoint: Some(found.endpoint.clone()),
+        component: Some("jwt-forged-privilege".to_string()),
+        severity: Some(Severity::Critical),
+        confidence: Confidence::Confirmed,
+        title: Some("JWT forged with the cracked key and a raised role accepted".to_string()),
+        description: format!(
+            "{} {} refused identity `{}` ({}). With {what} it answered HTTP {} with data: anyone who knows \
+             the key mints a token with any role and the server trusts it. To reproduce, set \
+             MORTAR_FORGED_ELEVATED_JWT to such a token (e.g. with jwt.io or `jsonwebtoken`).",
+            found.endpoint.method,
+            found.endpoint.path,
+            identity.name,
+            if ok(found.denied) {
+                format!("HTTP {} with a refusal message", found.denied.response.status)
+            } else {
+                format!("HTTP {}", found.denied.response.status)
+            },
+            found.accepted.response.status,
+        ),
+        evidence: vec![ctx.evidence(found.denied, "The identity's own token: refused."), accepted],
+        reproduce,
+    });
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -527,6 +665,27 @@ mod tests {
         let strong_key = key(&strong);
         assert_eq!(strong_key, None);
         assert!(!forgeries(&strong, strong_key.as_deref()).iter().any(|f| matches!(f, Forgery::Expired(_))));
+    }
+
+    #[test]
+    fn a_cracked_key_mints_a_token_with_raised_claims_only_where_there_are_some() {
+        let token =
+            mint(r#"{"id":7,"role":"customer","groups":["staff"],"is_admin":false,"exp":4102444800}"#, "Fleet2024");
+        let jwt = parse(&token).expect("parses");
+        let (elevated, raised) = elevate(&jwt, "Fleet2024").expect("role claims");
+        assert_eq!(raised, vec!["groups", "is_admin", "role"]);
+        let elevated = parse(&elevated).expect("parses");
+        assert_eq!(elevated.claims["role"], serde_json::json!("admin"));
+        assert_eq!(elevated.claims["groups"], serde_json::json!(["staff", "admin"]));
+        assert_eq!(elevated.claims["is_admin"], serde_json::json!(true));
+        assert_eq!(elevated.claims["id"], serde_json::json!(7), "who it is stays");
+        let plain = parse(&mint(r#"{"sub":"ana"}"#, "Fleet2024")).expect("parses");
+        assert!(elevate(&plain, "Fleet2024").is_none(), "nothing to raise");
+        let refusal =
+            crate::probes::fixture::exchange("http://127.0.0.1/a", 200, &[], r#"{"error":"Not Admin, try again"}"#);
+        let data = crate::probes::fixture::exchange("http://127.0.0.1/a", 200, &[], r#"[{"id":1,"email":"a@b.c"}]"#);
+        assert!(serves_data_refused_before(&refusal, &data));
+        assert!(!serves_data_refused_before(&refusal, &refusal));
     }
 
     #[test]
