@@ -6,7 +6,8 @@
 //! payload that makes an interpreter compute a product its text does not
 //! spell, so that the product in the answer proves the payload ran.
 
-use crate::context::{ScanContext, ScanOperation};
+use crate::check::CheckVerdict;
+use crate::context::{Reporter, ScanContext, ScanOperation};
 use futures::StreamExt;
 use mortar_engine::{Exchange, Request};
 use serde_json::Value;
@@ -437,6 +438,103 @@ pub(crate) async fn evaluated_by(probe: &mut InputProbe<'_>, forms: &[MarkerForm
         }
     }
     None
+}
+
+/// What a marker check is: its id, its payload forms, its bounds, and the
+/// words of its verdict and findings.
+pub(crate) struct MarkerCheck {
+    /// The check's id.
+    pub check: &'static str,
+    /// The payload forms, tried in order.
+    pub forms: &'static [MarkerForm],
+    /// Inputs probed per scan.
+    pub max_inputs: usize,
+    /// Requests per input.
+    pub max_requests: usize,
+    /// What a found input is, for the verdict ("run by a shell").
+    pub found: &'static str,
+    /// What evaluated the payload, for the finding ("run by a shell").
+    pub evaluated_as: &'static str,
+    /// Who wrote the product ("the shell's arithmetic").
+    pub writer: &'static str,
+    /// What the flaw lets anyone do, the finding's last sentence.
+    pub impact: &'static str,
+}
+
+/// Inputs a marker check probes at once.
+const MARKER_CONCURRENCY: usize = 4;
+
+/// Runs a marker check: every planned input through [`evaluated_by`], each
+/// one found reported with the three answers as evidence.
+pub(crate) async fn run_marker_check(ctx: &ScanContext, reporter: &Reporter, spec: &MarkerCheck) -> CheckVerdict {
+    let (planned, skipped) = planned_inputs(ctx, spec.check, spec.max_inputs, |_, _| true).await;
+    if planned.is_empty() {
+        return CheckVerdict::Skipped("no operation has a path, query or JSON body input to probe".into());
+    }
+    let probed: Vec<(usize, MarkerProbed)> = futures::stream::iter(planned)
+        .map(|(i, input)| async move { (i, marker_probe(ctx, spec, &ctx.operations[i], input).await) })
+        .buffer_unordered(MARKER_CONCURRENCY)
+        .collect()
+        .await;
+    let mut tally = Tally {
+        inputs: probed.len(),
+        requests: probed.iter().map(|(_, p)| p.1).sum(),
+        found: 0,
+        rate_limited: probed.iter().filter(|(_, p)| p.2).count(),
+        skipped,
+        max: spec.max_inputs,
+    };
+    for (i, (input, _, _, evaluated)) in probed {
+        let Some(found) = evaluated else { continue };
+        tally.found += 1;
+        report_marker(ctx, reporter, spec, &ctx.operations[i], &input, found);
+    }
+    CheckVerdict::Ran(tally.summary("input", spec.found))
+}
+
+/// One input's marker probe: the input, requests, whether a 429 stopped it, and the proof.
+type MarkerProbed = (Input, usize, bool, Option<Evaluated>);
+
+async fn marker_probe(ctx: &ScanContext, spec: &MarkerCheck, op: &ScanOperation, input: Input) -> MarkerProbed {
+    let mut probe = InputProbe::new(ctx, spec.check, op, &input, spec.max_requests);
+    let evaluated = evaluated_by(&mut probe, spec.forms).await;
+    let (requests, rate_limited) = (probe.requests, probe.rate_limited);
+    (input, requests, rate_limited, evaluated)
+}
+
+fn report_marker(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    spec: &MarkerCheck,
+    op: &ScanOperation,
+    input: &Input,
+    found: Evaluated,
+) {
+    let place =
+        if op.source.is_some() { format!(" (defined at {})", super::spec::defined_at(op)) } else { String::new() };
+    let (first_marker, again_marker) = (&found.seen, &found.seen_again);
+    let description = format!(
+        "{} {}{place}: its {} is {}: with `{}` appended ({}), the answer carries `{first_marker}`, the result of \
+         {}, which the payload does not spell and the original answer does not carry; other factors gave \
+         `{again_marker}`. {}",
+        op.endpoint.method,
+        op.endpoint.path,
+        input.describe(),
+        spec.evaluated_as,
+        found.value.strip_prefix(input.original.as_str()).unwrap_or(&found.value).escape_debug(),
+        found.form,
+        spec.writer,
+        spec.impact,
+    );
+    let evidence = vec![
+        ctx.evidence(&found.first, format!("The payload's product, `{first_marker}`, in the answer.")),
+        ctx.evidence(&found.again, format!("Other factors, their product `{again_marker}`.")),
+        ctx.evidence(&found.original, "The original value: no marker."),
+    ];
+    let reproduce = ctx.curl(&with_value(ctx, op, input, &found.value));
+    let mut observation = mortar_model::Observation::confirmed(op.endpoint.clone(), description, evidence, reproduce);
+    observation.component = Some(input.name.clone());
+    reporter.observe(observation);
 }
 
 /// How alike two answers' bodies are, 0 to 1: the Dice coefficient of their

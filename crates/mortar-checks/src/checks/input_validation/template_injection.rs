@@ -15,12 +15,9 @@
 //! [`MAX_REQUESTS_PER_INPUT`] requests per input.
 
 use crate::check::{Check, CheckVerdict};
-use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::probes::inject::{
-    Evaluated, Input, InputProbe, MarkerForm, Tally, evaluated_by, planned_inputs, probe_each,
-};
-use crate::probes::spec::defined_at;
-use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
+use crate::context::{Reporter, ScanContext};
+use crate::probes::inject::{MarkerCheck, MarkerForm, run_marker_check};
+use mortar_model::{Category, CheckInfo, Profile, References, Remediation, Severity};
 use std::sync::Arc;
 
 /// The check.
@@ -57,9 +54,6 @@ pub static CHECK: Check = Check {
 pub const MAX_INPUTS: usize = 60;
 /// Requests per input at most: the original, one per form, one to confirm.
 pub const MAX_REQUESTS_PER_INPUT: usize = 8;
-/// Inputs probed at once.
-const CONCURRENT_INPUTS: usize = 4;
-
 /// One expression per family of template engines' delimiters.
 const FORMS: &[MarkerForm] = &[
     MarkerForm { name: "`{{..}}` (Jinja2, Twig, Nunjucks, Tera)", build: |v, a, b| format!("{v}mrtr{{{{{a}*{b}}}}}z") },
@@ -73,66 +67,20 @@ const FORMS: &[MarkerForm] = &[
     MarkerForm { name: "`@(..)` (Razor)", build: |v, a, b| format!("{v}mrtr@({a}*{b})z") },
 ];
 
-struct Probed {
-    input: Input,
-    requests: usize,
-    rate_limited: bool,
-    evaluated: Option<Evaluated>,
-}
-
-async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
-    let mut probe = InputProbe::new(ctx, CHECK.info.id, op, &input, MAX_REQUESTS_PER_INPUT);
-    let evaluated = evaluated_by(&mut probe, FORMS).await;
-    let (requests, rate_limited) = (probe.requests, probe.rate_limited);
-    Probed { input, requests, rate_limited, evaluated }
-}
+/// The check's probe and words.
+static MARKER: MarkerCheck = MarkerCheck {
+    check: CHECK.info.id,
+    forms: FORMS,
+    max_inputs: MAX_INPUTS,
+    max_requests: MAX_REQUESTS_PER_INPUT,
+    found: "evaluated as a template",
+    evaluated_as: "evaluated as template source",
+    writer: "the template engine",
+    impact: "Template expressions reach the engine's objects, which in most engines is code execution on the server.",
+};
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
-    let (planned, skipped) = planned_inputs(&ctx, CHECK.info.id, MAX_INPUTS, |_, _| true).await;
-    if planned.is_empty() {
-        return CheckVerdict::Skipped("no operation has a path, query or JSON body input to probe".into());
-    }
-    let probed = probe_each(&ctx, planned, CONCURRENT_INPUTS, probe).await;
-    let mut tally = Tally {
-        inputs: probed.len(),
-        requests: probed.iter().map(|(_, p)| p.requests).sum(),
-        found: 0,
-        rate_limited: probed.iter().filter(|(_, p)| p.rate_limited).count(),
-        skipped,
-        max: MAX_INPUTS,
-    };
-    for (i, p) in probed {
-        let Some(evaluated) = p.evaluated else { continue };
-        tally.found += 1;
-        report(&ctx, &reporter, &ctx.operations[i], &p.input, evaluated);
-    }
-    CheckVerdict::Ran(tally.summary("input", "evaluated as a template"))
-}
-
-fn report(ctx: &ScanContext, reporter: &Reporter, op: &ScanOperation, input: &Input, found: Evaluated) {
-    let place = if op.source.is_some() { format!(" (defined at {})", defined_at(op)) } else { String::new() };
-    let (first_marker, again_marker) = (&found.seen, &found.seen_again);
-    let description = format!(
-        "{} {}{place}: its {} is evaluated as template source: with `{}` appended ({}), the answer carries \
-         `{first_marker}`, the template engine's result, which the payload does not spell and the original \
-         answer does not carry; other factors gave `{again_marker}`. Template expressions reach the engine's \
-         objects, which in most engines is code execution on the server.",
-        op.endpoint.method,
-        op.endpoint.path,
-        input.describe(),
-        found.value.strip_prefix(input.original.as_str()).unwrap_or(&found.value),
-        found.form,
-    );
-    let evidence = vec![
-        ctx.evidence(&found.first, format!("The payload's product, `{first_marker}`, in the answer.")),
-        ctx.evidence(&found.again, format!("Other factors, their product `{again_marker}`.")),
-        ctx.evidence(&found.original, "The original value: no marker."),
-    ];
-    let reproduce = ctx.curl(&crate::probes::inject::with_value(ctx, op, input, &found.value));
-    let mut observation = Observation::confirmed(op.endpoint.clone(), description, evidence, reproduce);
-    observation.component = Some(input.name.clone());
-    observation.confidence = Confidence::Confirmed;
-    reporter.observe(observation);
+    run_marker_check(&ctx, &reporter, &MARKER).await
 }
 
 #[cfg(test)]
