@@ -17,6 +17,7 @@ pub static CHECKS: &[&Check] = &[
     &checks::input_validation::sql_injection::CHECK,
     &checks::input_validation::command_injection::CHECK,
     &checks::input_validation::template_injection::CHECK,
+    &checks::input_validation::nosql_injection::CHECK,
     &checks::input_validation::path_traversal::CHECK,
     &checks::input_validation::open_redirect::CHECK,
     &checks::unsafe_consumption::redirect_followed::CHECK,

@@ -325,11 +325,17 @@ impl<'a> InputProbe<'a> {
     /// (a limited answer proves nothing, and waiting out the limit for every
     /// payload would cost the scan its time).
     pub(crate) async fn send(&mut self, value: &str) -> Option<Arc<Exchange>> {
+        let request = self.request(value);
+        self.send_request(request).await
+    }
+
+    /// Sends a request the probe built itself (another shape of the input),
+    /// under the same bound and the same stop at a 429.
+    pub(crate) async fn send_request(&mut self, mut request: Request) -> Option<Arc<Exchange>> {
         if self.requests >= self.max || self.rate_limited {
             return None;
         }
         self.requests += 1;
-        let mut request = self.request(value);
         request.options.no_retry = true;
         let exchange = self.ctx.send(self.check, Some(&self.op.endpoint), request).await.ok()?;
         if exchange.response.status == 429 {
@@ -535,6 +541,51 @@ fn report_marker(
     let mut observation = mortar_model::Observation::confirmed(op.endpoint.clone(), description, evidence, reproduce);
     observation.component = Some(input.name.clone());
     reporter.observe(observation);
+}
+
+/// The operation's request with `input` given a JSON object instead of a
+/// string: `{"OP": value}` in a body, `name[OP]=value` in a query (the
+/// bracket syntax that qs, PHP and Rack parse into an object). `None` for a
+/// path parameter, which cannot carry one.
+pub(crate) fn with_operator(
+    ctx: &ScanContext,
+    op: &ScanOperation,
+    input: &Input,
+    operator: &str,
+    value: &str,
+) -> Option<Request> {
+    let mut request = with_value(ctx, op, input, value);
+    match input.place {
+        Place::Path(_) => return None,
+        Place::Query => {
+            let (path, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
+            let pairs: Vec<String> = query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    let (key, v) = p.split_once('=').unwrap_or((p, ""));
+                    if super::percent_decode(key) == input.name {
+                        format!("{key}%5B{}%5D={v}", super::percent_encode(operator))
+                    } else {
+                        p.to_string()
+                    }
+                })
+                .collect();
+            request.target = format!("{path}?{}", pairs.join("&"));
+        }
+        Place::Body => {
+            let mut body: Value = serde_json::from_slice(&request.body).ok()?;
+            let mut object = body.as_object_mut();
+            for key in &input.parents {
+                object = object.and_then(|o| o.get_mut(key)).and_then(Value::as_object_mut);
+            }
+            let mut operand = serde_json::Map::new();
+            operand.insert(operator.to_string(), Value::from(value));
+            object?.insert(input.name.clone(), Value::Object(operand));
+            request.body = serde_json::to_vec(&body).unwrap_or_default();
+        }
+    }
+    Some(request)
 }
 
 /// How alike two answers' bodies are, 0 to 1: the Dice coefficient of their

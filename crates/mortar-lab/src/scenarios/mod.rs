@@ -27,6 +27,7 @@ mod llm_chat;
 mod login_throttle;
 mod mtls;
 mod mtls_path_identity;
+mod nosql_injection;
 mod open_redirect;
 mod path_traversal;
 mod pii_exposure;
@@ -129,6 +130,7 @@ pub(crate) const ALL: &[Scenario] = &[
     path_traversal::SCENARIO,
     open_redirect::SCENARIO,
     signup_mass_assignment::SCENARIO,
+    nosql_injection::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`
