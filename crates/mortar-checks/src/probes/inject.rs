@@ -178,20 +178,8 @@ pub(crate) fn with_value(ctx: &ScanContext, op: &ScanOperation, input: &Input, v
             }
         }
         Place::Query => {
-            let (path, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
-            let pairs: Vec<String> = query
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let key = p.split_once('=').map_or(p, |(k, _)| k);
-                    if super::percent_decode(key) == input.name {
-                        format!("{key}={}", super::percent_encode(value))
-                    } else {
-                        p.to_string()
-                    }
-                })
-                .collect();
-            request.target = format!("{path}?{}", pairs.join("&"));
+            let encoded = super::percent_encode(value);
+            request.target = rewrite_query_pair(&request.target, &input.name, |key, _| format!("{key}={encoded}"));
         }
         Place::Body => {
             if let Ok(mut body) = serde_json::from_slice::<Value>(&request.body) {
@@ -207,6 +195,21 @@ pub(crate) fn with_value(ctx: &ScanContext, op: &ScanOperation, input: &Input, v
         }
     }
     request
+}
+
+/// `target` with the query pair named `name` rewritten by `rewrite(key, value)`
+/// (both as sent, percent-encoded).
+fn rewrite_query_pair(target: &str, name: &str, rewrite: impl Fn(&str, &str) -> String) -> String {
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let pairs: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (key, v) = p.split_once('=').unwrap_or((p, ""));
+            if super::percent_decode(key) == name { rewrite(key, v) } else { p.to_string() }
+        })
+        .collect();
+    format!("{path}?{}", pairs.join("&"))
 }
 
 /// The inputs of the scan's operations that `keep` accepts, by operation
@@ -346,6 +349,51 @@ impl<'a> InputProbe<'a> {
     }
 }
 
+/// One input's probe: the input, its requests, whether a 429 stopped it,
+/// and what it proved, if anything.
+pub(crate) struct Probed<T> {
+    /// The input.
+    pub input: Input,
+    /// Requests sent.
+    pub requests: usize,
+    /// A 429 stopped the probe.
+    pub rate_limited: bool,
+    /// The proof.
+    pub proof: Option<T>,
+}
+
+impl<T> Probed<T> {
+    /// The result of `probe` (which sent for `input`) and its proof.
+    pub(crate) fn of(probe: &InputProbe<'_>, proof: Option<T>) -> Probed<T> {
+        Probed { input: probe.input.clone(), requests: probe.requests, rate_limited: probe.rate_limited, proof }
+    }
+}
+
+/// Reports every proof among `probed` with `report` and returns the verdict
+/// (`noun` and `found` as in [`Tally::summary`]).
+pub(crate) fn report_all<T>(
+    ctx: &ScanContext,
+    probed: Vec<(usize, Probed<T>)>,
+    (skipped, max): (usize, usize),
+    (noun, found): (&str, &str),
+    mut report: impl FnMut(&ScanOperation, &Input, T),
+) -> CheckVerdict {
+    let mut tally = Tally {
+        inputs: probed.len(),
+        requests: probed.iter().map(|(_, p)| p.requests).sum(),
+        found: 0,
+        rate_limited: probed.iter().filter(|(_, p)| p.rate_limited).count(),
+        skipped,
+        max,
+    };
+    for (i, p) in probed {
+        let Some(proof) = p.proof else { continue };
+        tally.found += 1;
+        report(&ctx.operations[i], &p.input, proof);
+    }
+    CheckVerdict::Ran(tally.summary(noun, found))
+}
+
 /// What an injection check ran, for its verdict: inputs probed, requests,
 /// how many were found (`found` says what they were), those stopped by a
 /// rate limit, and those left beyond the budget.
@@ -477,35 +525,20 @@ pub(crate) async fn run_marker_check(ctx: &ScanContext, reporter: &Reporter, spe
     if planned.is_empty() {
         return CheckVerdict::Skipped("no operation has a path, query or JSON body input to probe".into());
     }
-    let probed: Vec<(usize, MarkerProbed)> = futures::stream::iter(planned)
+    let probed: Vec<(usize, Probed<Evaluated>)> = futures::stream::iter(planned)
         .map(|(i, input)| async move { (i, marker_probe(ctx, spec, &ctx.operations[i], input).await) })
         .buffer_unordered(MARKER_CONCURRENCY)
         .collect()
         .await;
-    let mut tally = Tally {
-        inputs: probed.len(),
-        requests: probed.iter().map(|(_, p)| p.1).sum(),
-        found: 0,
-        rate_limited: probed.iter().filter(|(_, p)| p.2).count(),
-        skipped,
-        max: spec.max_inputs,
-    };
-    for (i, (input, _, _, evaluated)) in probed {
-        let Some(found) = evaluated else { continue };
-        tally.found += 1;
-        report_marker(ctx, reporter, spec, &ctx.operations[i], &input, found);
-    }
-    CheckVerdict::Ran(tally.summary("input", spec.found))
+    report_all(ctx, probed, (skipped, spec.max_inputs), ("input", spec.found), |op, input, found| {
+        report_marker(ctx, reporter, spec, op, input, found)
+    })
 }
 
-/// One input's marker probe: the input, requests, whether a 429 stopped it, and the proof.
-type MarkerProbed = (Input, usize, bool, Option<Evaluated>);
-
-async fn marker_probe(ctx: &ScanContext, spec: &MarkerCheck, op: &ScanOperation, input: Input) -> MarkerProbed {
+async fn marker_probe(ctx: &ScanContext, spec: &MarkerCheck, op: &ScanOperation, input: Input) -> Probed<Evaluated> {
     let mut probe = InputProbe::new(ctx, spec.check, op, &input, spec.max_requests);
     let evaluated = evaluated_by(&mut probe, spec.forms).await;
-    let (requests, rate_limited) = (probe.requests, probe.rate_limited);
-    (input, requests, rate_limited, evaluated)
+    Probed::of(&probe, evaluated)
 }
 
 fn report_marker(
@@ -558,20 +591,9 @@ pub(crate) fn with_operator(
     match input.place {
         Place::Path(_) => return None,
         Place::Query => {
-            let (path, query) = request.target.split_once('?').unwrap_or((&request.target, ""));
-            let pairs: Vec<String> = query
-                .split('&')
-                .filter(|p| !p.is_empty())
-                .map(|p| {
-                    let (key, v) = p.split_once('=').unwrap_or((p, ""));
-                    if super::percent_decode(key) == input.name {
-                        format!("{key}%5B{}%5D={v}", super::percent_encode(operator))
-                    } else {
-                        p.to_string()
-                    }
-                })
-                .collect();
-            request.target = format!("{path}?{}", pairs.join("&"));
+            let operator = super::percent_encode(operator);
+            request.target =
+                rewrite_query_pair(&request.target, &input.name, |key, v| format!("{key}%5B{operator}%5D={v}"));
         }
         Place::Body => {
             let mut body: Value = serde_json::from_slice(&request.body).ok()?;
@@ -631,6 +653,16 @@ mod tests {
                 ("body property `spec.grade`".into(), "8.8".into(), false),
             ]
         );
+    }
+
+    #[test]
+    fn one_query_pair_is_rewritten_and_the_others_kept() {
+        let target = "/loans?card=C-1&branch=harbour%20side";
+        assert_eq!(
+            rewrite_query_pair(target, "branch", |k, v| format!("{k}%5B%24ne%5D={v}")),
+            "/loans?card=C-1&branch%5B%24ne%5D=harbour%20side"
+        );
+        assert_eq!(rewrite_query_pair(target, "card", |k, _| format!("{k}=x")), "/loans?card=x&branch=harbour%20side");
     }
 
     #[test]

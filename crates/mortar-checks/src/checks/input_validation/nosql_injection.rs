@@ -16,7 +16,7 @@
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
 use crate::probes::inject::{
-    Input, InputProbe, Place, Tally, body_similarity, planned_inputs, probe_each, with_operator,
+    Input, InputProbe, Place, Probed, body_similarity, planned_inputs, probe_each, report_all, with_operator,
 };
 use crate::probes::json::leaves;
 use crate::probes::spec::defined_at;
@@ -74,13 +74,6 @@ struct Injected {
     control: Arc<Exchange>,
 }
 
-struct Probed {
-    input: Input,
-    requests: usize,
-    rate_limited: bool,
-    injected: Option<Injected>,
-}
-
 fn ok(exchange: &Exchange) -> bool {
     (200..300).contains(&exchange.response.status)
 }
@@ -107,11 +100,10 @@ fn carries_original_data(original: &Exchange, wrong: &Exchange, answer: &Exchang
     !only_original.is_empty() && only_original.iter().all(|v| a.contains(*v))
 }
 
-async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
+async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed<Injected> {
     let mut probe = InputProbe::new(ctx, CHECK.info.id, op, &input, MAX_REQUESTS_PER_INPUT);
     let injected = inject(&mut probe).await;
-    let (requests, rate_limited) = (probe.requests, probe.rate_limited);
-    Probed { input, requests, rate_limited, injected }
+    Probed::of(&probe, injected)
 }
 
 async fn inject(probe: &mut InputProbe<'_>) -> Option<Injected> {
@@ -148,20 +140,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         return CheckVerdict::Skipped("no operation has a string input in a JSON body or a query".into());
     }
     let probed = probe_each(&ctx, planned, CONCURRENT_INPUTS, probe).await;
-    let mut tally = Tally {
-        inputs: probed.len(),
-        requests: probed.iter().map(|(_, p)| p.requests).sum(),
-        found: 0,
-        rate_limited: probed.iter().filter(|(_, p)| p.rate_limited).count(),
-        skipped,
-        max: MAX_INPUTS,
-    };
-    for (i, p) in probed {
-        let Some(injected) = p.injected else { continue };
-        tally.found += 1;
-        report(&ctx, &reporter, &ctx.operations[i], &p.input, injected);
-    }
-    CheckVerdict::Ran(tally.summary("input", "read as a query operator"))
+    report_all(&ctx, probed, (skipped, MAX_INPUTS), ("input", "read as a query operator"), |op, input, found| {
+        report(&ctx, &reporter, op, input, found)
+    })
 }
 
 fn report(ctx: &ScanContext, reporter: &Reporter, op: &ScanOperation, input: &Input, found: Injected) {

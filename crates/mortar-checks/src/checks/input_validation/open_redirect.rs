@@ -13,7 +13,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::probes::inject::{Input, InputProbe, Tally, planned_inputs, probe_each, with_value};
+use crate::probes::inject::{Input, InputProbe, Probed, planned_inputs, probe_each, report_all, with_value};
 use crate::probes::spec::defined_at;
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Severity};
@@ -158,18 +158,10 @@ struct Redirected {
     original: Arc<Exchange>,
 }
 
-struct Probed {
-    input: Input,
-    requests: usize,
-    rate_limited: bool,
-    redirected: Option<Redirected>,
-}
-
-async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed {
+async fn probe(ctx: &ScanContext, op: &ScanOperation, input: Input) -> Probed<Redirected> {
     let mut probe = InputProbe::new(ctx, CHECK.info.id, op, &input, MAX_REQUESTS_PER_INPUT);
     let redirected = redirect(&mut probe).await;
-    let (requests, rate_limited) = (probe.requests, probe.rate_limited);
-    Probed { input, requests, rate_limited, redirected }
+    Probed::of(&probe, redirected)
 }
 
 async fn redirect(probe: &mut InputProbe<'_>) -> Option<Redirected> {
@@ -197,20 +189,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         return CheckVerdict::Skipped("no GET operation has an input that carries a destination".into());
     }
     let probed = probe_each(&ctx, planned, CONCURRENT_INPUTS, probe).await;
-    let mut tally = Tally {
-        inputs: probed.len(),
-        requests: probed.iter().map(|(_, p)| p.requests).sum(),
-        found: 0,
-        rate_limited: probed.iter().filter(|(_, p)| p.rate_limited).count(),
-        skipped,
-        max: MAX_INPUTS,
-    };
-    for (i, p) in probed {
-        let Some(redirected) = p.redirected else { continue };
-        tally.found += 1;
-        report(&ctx, &reporter, &ctx.operations[i], &p.input, redirected);
-    }
-    CheckVerdict::Ran(tally.summary("destination input", "redirect anywhere"))
+    report_all(&ctx, probed, (skipped, MAX_INPUTS), ("destination input", "redirect anywhere"), |op, input, found| {
+        report(&ctx, &reporter, op, input, found)
+    })
 }
 
 fn report(ctx: &ScanContext, reporter: &Reporter, op: &ScanOperation, input: &Input, found: Redirected) {
