@@ -53,6 +53,22 @@ async fn bola_is_proven_with_both_identities_and_absent_when_fixed() {
     lab.shutdown();
 }
 
+/// In the active profile the reachability sweep also sends the writes, and a
+/// write to the owner's object answers with the owner's data: that answer is
+/// not the other identity's own data, so the read is still proven.
+#[tokio::test(flavor = "multi_thread")]
+async fn bola_is_proven_in_the_active_profile_beside_writes_to_the_same_objects() {
+    let lab = Lab::start_only(&["api-200"]).await.unwrap();
+    for (variant, expected) in [("vulnerable", vec!["bola.cross-identity-read"]), ("fixed", vec![])] {
+        let t = target(&lab, "api-200", variant);
+        let args = ["--format", "json", "--profile", "active", "--checks", "bola.cross-identity-read"];
+        let out = mortar(&scan_args(t, &args), &[]).await;
+        let report = assert_valid_report(&out.stdout);
+        assert_eq!(finding_checks(&report), expected, "{variant}: {}", out.stderr);
+    }
+    lab.shutdown();
+}
+
 /// The findings' (check, component) pairs of one check.
 fn components(report: &serde_json::Value, check: &str) -> Vec<String> {
     let mut out: Vec<String> = report["findings"]

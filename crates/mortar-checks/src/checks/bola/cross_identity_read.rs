@@ -22,7 +22,7 @@ use crate::probes::bola::REMEDIATION;
 use crate::probes::json::leaves;
 use crate::probes::spec::{answered, defined_at, described, no_description, swept};
 use mortar_engine::Exchange;
-use mortar_model::{Category, CheckInfo, Observation, Profile, References, Severity};
+use mortar_model::{Category, CheckInfo, Endpoint, Observation, Profile, References, Severity};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -213,9 +213,12 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         // An administrator reading others' objects is what it is for.
         for other in ctx.identities.iter().skip(1).filter(|i| i.role != Some(mortar_model::Role::Admin)) {
             let Some(read) = by(reaches, &other.name).filter(|ex| ok(ex)) else { continue };
-            // The other identity's own data: every answer it got elsewhere.
+            // The other identity's own data: every answer it read elsewhere. Not
+            // the answers to writes: in the active profile the sweep sends them
+            // too, and a write to the owner's object answers with the owner's data.
             let mut own = BTreeSet::new();
-            for (endpoint, elsewhere) in sweep.iter().filter(|(e, _)| **e != op.endpoint) {
+            let reads = |e: &Endpoint| matches!(e.method.as_str(), "GET" | "HEAD");
+            for (endpoint, elsewhere) in sweep.iter().filter(|(e, _)| **e != op.endpoint && reads(e)) {
                 if let Some(ex) = by(elsewhere, &other.name).filter(|ex| ok(ex)) {
                     leaves(&ex.response.body, &mut own);
                     // Its own listing names the object: shared with it, not a leak.
