@@ -162,39 +162,56 @@ pub(crate) fn with_value(ctx: &ScanContext, op: &ScanOperation, input: &Input, v
     if let Some(body) = &op.body {
         request.body = body.clone();
     }
+    set_input(&mut request.target, &mut request.body, input, value);
+    request
+}
+
+/// `op` with `input` set to `value`, for probes that change several inputs
+/// before sending (the body only when the operation has one).
+pub(crate) fn with_input(op: &ScanOperation, input: &Input, value: &str) -> ScanOperation {
+    let mut changed = op.clone();
+    let mut body = op.body.clone().unwrap_or_default();
+    set_input(&mut changed.target, &mut body, input, value);
+    if changed.body.is_some() {
+        changed.body = Some(body);
+    }
+    changed
+}
+
+/// Sets `input` to `value` in a request's target or JSON body.
+fn set_input(target: &mut String, body: &mut Vec<u8>, input: &Input, value: &str) {
     match input.place {
         Place::Path(index) => {
-            let (path, query) = match request.target.split_once('?') {
+            let (path, query) = match target.split_once('?') {
                 Some((p, q)) => (p.to_string(), Some(q.to_string())),
-                None => (request.target.clone(), None),
+                None => (target.clone(), None),
             };
             let mut segments: Vec<String> = path.split('/').map(str::to_string).collect();
             if let Some(segment) = segments.get_mut(index) {
                 *segment = super::percent_encode(value);
             }
-            request.target = segments.join("/");
+            *target = segments.join("/");
             if let Some(q) = query {
-                request.target = format!("{}?{q}", request.target);
+                *target = format!("{target}?{q}");
             }
         }
         Place::Query => {
             let encoded = super::percent_encode(value);
-            request.target = rewrite_query_pair(&request.target, &input.name, |key, _| format!("{key}={encoded}"));
+            *target = rewrite_query_pair(target, &input.name, |key, _| format!("{key}={encoded}"));
         }
         Place::Body => {
-            if let Ok(mut body) = serde_json::from_slice::<Value>(&request.body) {
-                let mut object = body.as_object_mut();
+            if let Ok(mut json) = serde_json::from_slice::<Value>(body) {
+                let mut object = json.as_object_mut();
                 for key in &input.parents {
                     object = object.and_then(|o| o.get_mut(key)).and_then(Value::as_object_mut);
                 }
                 if let Some(object) = object {
                     object.insert(input.name.clone(), Value::from(value));
-                    request.body = serde_json::to_vec(&body).unwrap_or_default();
+                    *body = serde_json::to_vec(&json).unwrap_or_default();
                 }
             }
         }
     }
-    request
 }
 
 /// `target` with the query pair named `name` rewritten by `rewrite(key, value)`

@@ -281,7 +281,7 @@ async fn unlimited_sign_in_is_found_and_a_throttled_one_is_not() {
         if let Some(finding) = report["findings"].as_array().unwrap().first() {
             assert!(finding["description"].as_str().unwrap().contains("8 requests for a user that does not exist"));
             let body = finding["evidence"][0]["request"]["body"]["content"].as_str().unwrap();
-            assert!(body.contains("example.invalid"), "{body}");
+            assert!(body.contains("mortar-nobody-"), "{body}");
         }
         // The standard profile sends no sign-in attempt and says why.
         let out =

@@ -4,7 +4,8 @@
 //!
 //! The burst is bounded (`--rate-burst`, default 15 requests) and uses only
 //! what cannot hurt anyone: credential operations get a user that does not
-//! exist (their bodies' user and secret fields are replaced), and operations
+//! exist (every input that names a user, in the path, the query or the JSON
+//! body at any depth, names a made-up one, and every secret is wrong), and operations
 //! that need credentials are called only as an identity marked
 //! `expendable = true`. Writes (a sign-in is a POST) are sent only in the
 //! active profile; the standard profile tests the safe-method ones.
@@ -14,14 +15,13 @@
 //! `Retry-After`), and the answers stayed alike (no lock-out or captcha).
 
 use crate::check::{Check, CheckVerdict};
-use crate::context::{Reporter, ScanContext};
-use crate::probes::sign_in::{kind, secret_field, user_field};
+use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::sign_in::{aimed_at_nobody, kind};
 use crate::probes::spec::{defined_at, described, no_description};
 use mortar_engine::Exchange;
 use mortar_model::{
     Category, CheckInfo, Confidence, Identity, Observation, Profile, References, Remediation, Severity,
 };
-use serde_json::Value;
 use std::sync::Arc;
 
 /// The check.
@@ -54,27 +54,23 @@ pub static CHECK: Check = Check {
     run: |ctx, reporter| Box::pin(run(ctx, reporter)),
 };
 
-/// The operation's body with every user field naming a user that does not
-/// exist and every secret field a wrong value. `None` when it names nobody.
-fn nonexistent_user_body(body: &[u8], marker: &str) -> Option<Vec<u8>> {
-    let Ok(Value::Object(mut map)) = serde_json::from_slice::<Value>(body) else { return None };
-    let mut named = false;
-    for (key, value) in map.iter_mut() {
-        if secret_field(key) {
-            *value = Value::from(format!("wrong-{marker}"));
-        } else if user_field(key) {
-            *value = Value::from(format!("mortar-nobody-{marker}@example.invalid"));
-            named = true;
-        }
-    }
-    named.then(|| serde_json::to_vec(&map).unwrap_or_default())
-}
-
 /// Whether a status is the operation's own answer to a guess (accepted,
 /// refused or invalid), not "no such route", a redirect or a server failure:
 /// a burst of 404s says nothing about the operation's rate limit.
 fn handled(status: u16) -> bool {
     (200..300).contains(&status) || matches!(status, 400 | 401 | 403 | 409 | 422)
+}
+
+/// Whether the reachability sweep got an answer other than 404 or 405 from
+/// the operation's own method: then a 404 for a made-up user is the
+/// handler's "no such user", not a missing route.
+async fn route_answered(ctx: &ScanContext, op: &ScanOperation) -> bool {
+    let sweep = ctx.reachability(CHECK.info.id).await;
+    sweep.get(&op.endpoint).is_some_and(|reaches| {
+        reaches.iter().any(|r| {
+            r.probe == op.endpoint.method && r.result.as_ref().is_ok_and(|ex| !matches!(ex.response.status, 404 | 405))
+        })
+    })
 }
 
 fn limited(ex: &Exchange) -> bool {
@@ -106,17 +102,17 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         }
         let mut request = ctx.request(&op.endpoint.method, &op.endpoint);
         let credential_op = kind != "search";
-        if credential_op && !op.is_safe() {
-            match op.body.as_deref().and_then(|b| nonexistent_user_body(b, &marker)) {
-                Some(body) => request.body = body,
-                None => {
-                    passed_over.push(format!(
-                        "{} {} (no user field to aim at a non-existent user)",
-                        op.endpoint.method, op.endpoint.path
-                    ));
-                    continue;
-                }
-            }
+        let aimed = credential_op.then(|| aimed_at_nobody(op, &marker)).flatten();
+        if let Some(aimed) = &aimed {
+            // Sent without credentials: the burst is a stranger guessing.
+            request.target = aimed.target.clone();
+            request.body = aimed.body.clone().unwrap_or_default();
+        } else if credential_op && !op.is_safe() {
+            passed_over.push(format!(
+                "{} {} (no user input to aim at a non-existent user)",
+                op.endpoint.method, op.endpoint.path
+            ));
+            continue;
         } else if op.secured {
             match &expendable {
                 Some(identity) => request = request.identity(Some(identity.clone())),
@@ -140,7 +136,8 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         if answers.iter().any(|a| a.response.status != first) {
             continue;
         }
-        if !handled(first) {
+        let own_answer = handled(first) || (first == 404 && route_answered(&ctx, op).await);
+        if !own_answer {
             passed_over.push(format!(
                 "{} {} (answered HTTP {first}: not an answer of the operation itself)",
                 op.endpoint.method, op.endpoint.path
@@ -157,7 +154,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 op.endpoint.method,
                 op.endpoint.path,
                 defined_at(op),
-                if credential_op && !op.is_safe() {
+                if aimed.is_some() {
                     "for a user that does not exist".to_string()
                 } else {
                     match &expendable {
@@ -208,16 +205,5 @@ mod tests {
         for status in [301, 302, 404, 405, 410, 500, 501, 502] {
             assert!(!handled(status), "{status}");
         }
-    }
-
-    #[test]
-    fn credential_bodies_name_a_user_that_does_not_exist() {
-        let body = nonexistent_user_body(br#"{"username": "mortar", "password": "mortar", "remember": true}"#, "ab")
-            .expect("has a user field");
-        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
-        assert_eq!(v["username"], "mortar-nobody-ab@example.invalid");
-        assert_eq!(v["password"], "wrong-ab");
-        assert_eq!(v["remember"], true);
-        assert!(nonexistent_user_body(br#"{"query": "x"}"#, "ab").is_none());
     }
 }
