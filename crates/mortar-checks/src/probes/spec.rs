@@ -30,10 +30,50 @@ pub(crate) fn defined_at(op: &ScanOperation) -> String {
     }
 }
 
+/// The path prefix every documented operation shares (`/api` when all of
+/// them start with `/api/...`): the API's own root, which a description
+/// without `servers` leaves at `/`. Stops at parameters and version
+/// segments (`v2`), which differ between operations of one API. `/` when
+/// nothing is shared.
+pub(crate) fn shared_prefix<'a>(templates: impl IntoIterator<Item = &'a str>) -> String {
+    let mut shared: Option<Vec<&str>> = None;
+    for template in templates {
+        let mut segments: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+        // The last segment names the operation's resource, not a root.
+        segments.pop();
+        let segments: Vec<&str> = segments.into_iter().take_while(|s| !s.starts_with('{') && !is_version(s)).collect();
+        shared = Some(match shared {
+            None => segments,
+            Some(prefix) => prefix.iter().zip(&segments).take_while(|(a, b)| a == b).map(|(a, _)| *a).collect(),
+        });
+    }
+    format!("/{}", shared.unwrap_or_default().join("/"))
+}
+
+/// `v1`, `v2`, `v10`.
+fn is_version(segment: &str) -> bool {
+    segment.strip_prefix('v').is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// The verdict after judging the sweep.
 pub(crate) fn swept(ctx: &ScanContext, judged: usize) -> CheckVerdict {
     CheckVerdict::Ran(format!(
         "{judged} of {} documented operation(s) judged from the reachability sweep",
         ctx.operations.len()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_prefix_stops_at_parameters_versions_and_differences() {
+        assert_eq!(shared_prefix(["/api/users", "/api/v2/users/login", "/api/articles/{slug}"]), "/api");
+        assert_eq!(shared_prefix(["/v1/user/{id}", "/", "/v1/order"]), "/");
+        assert_eq!(shared_prefix(["/shop/api/orders", "/shop/api/items/{id}"]), "/shop/api");
+        assert_eq!(shared_prefix(["/{tenant}/orders"]), "/");
+        assert_eq!(shared_prefix(Vec::<&str>::new()), "/");
+        assert_eq!(shared_prefix(["/api/orders"]), "/api", "one operation's own segment is no root");
+    }
 }

@@ -3,7 +3,8 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
-use crate::probes::spec::{described, no_description};
+use crate::probes::sign_in::{aimed_at_nobody, kind};
+use crate::probes::spec::{described, no_description, shared_prefix};
 use mortar_engine::Request;
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
@@ -12,7 +13,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Siblings of the base path that APIs keep undocumented.
-const SIBLINGS: &[&str] = &["internal", "private", "beta", "legacy"];
+const SIBLINGS: &[&str] = &["internal", "private", "beta", "legacy", "admin"];
 /// Bound on guessed paths per scan.
 const MAX_CANDIDATES: usize = 40;
 
@@ -25,10 +26,13 @@ pub static CHECK: Check = Check {
         profile: Profile::Standard,
         title: "Undocumented endpoints live next to documented ones",
         description: "Derives paths the API description does not list but deployments often keep: the same \
-            operations under other version segments (v1 next to a documented v2) and internal siblings of the \
-            base path. Each is fetched with GET and compared with the answer to a path that cannot exist; one \
-            that answers differently with 2xx (served: medium) or 401/403 (present but protected: low) is \
-            reported. Such endpoints escape the reviews and fixes the documented ones get.",
+            operations under other version segments (v1 next to a documented v2) and internal and admin \
+            siblings of the base path and of the prefix all documented paths share (`/api`). Each is fetched \
+            with GET and compared with the answer to a path that cannot exist; one that answers differently \
+            with 2xx (served: medium) or 401/403 (present but protected: low) is reported. In the active \
+            profile, other versions of a sign-in operation are sent its own method with a made-up user and \
+            reported when they answer as a sign-in (2xx, 400, 401, 403, 422) where a path that cannot exist \
+            answers otherwise. Such endpoints escape the reviews and fixes the documented ones get.",
         remediation: Remediation {
             summary: "Remove old API versions and internal routes from public deployments, or document and protect them like the rest.",
             actix_web: "Drop the old version's `web::scope(\"/v1\")` from the `App` (or mount it only in internal \
@@ -71,8 +75,12 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     for op in ctx.operations.iter().filter(|o| o.endpoint.method == "GET").filter(harmless) {
         candidates.extend(other_versions(&op.target));
     }
+    let api_root = shared_prefix(documented_templates.iter().map(String::as_str));
     for sibling in SIBLINGS {
         candidates.insert(ctx.target.join(sibling));
+        if api_root != "/" {
+            candidates.insert(format!("{api_root}/{sibling}"));
+        }
     }
     candidates.retain(|c| !documented.contains(c) && !documented_templates.contains(c));
     let candidates: Vec<String> = candidates.into_iter().take(MAX_CANDIDATES).collect();
@@ -115,7 +123,98 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             reproduce: ctx.curl(&request),
         });
     }
-    CheckVerdict::Ran(format!("{tried} undocumented candidate path(s) tried against a soft-404 baseline"))
+    let sign_ins = if ctx.settings.profile == Profile::Active {
+        match other_sign_in_versions(&ctx, &reporter, &documented_templates).await {
+            Ok(n) => n,
+            Err(verdict) => return verdict,
+        }
+    } else {
+        0
+    };
+    let mut text = format!("{tried} undocumented candidate path(s) tried against a soft-404 baseline");
+    if sign_ins > 0 {
+        text.push_str(&format!("; {sign_ins} other version(s) of sign-in operations sent a made-up user"));
+    }
+    CheckVerdict::Ran(text)
+}
+
+/// Whether a status is a sign-in's own answer (accepted, refused, invalid).
+fn answers_as_sign_in(status: u16) -> bool {
+    (200..300).contains(&status) || matches!(status, 400 | 401 | 403 | 422)
+}
+
+/// Other versions of the sign-in operations (`/api/v1/users/login` beside a
+/// documented `/api/v2/users/login`), sent their own method and a made-up
+/// user: an old sign-in left live often lacks the checks and limits of the
+/// documented one. How many were sent.
+async fn other_sign_in_versions(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    documented: &BTreeSet<String>,
+) -> Result<usize, CheckVerdict> {
+    let id = CHECK.info.id;
+    let mut sent = 0;
+    let sign_ins = ctx.operations.iter().filter(|o| !o.is_safe() && matches!(kind(o), Some("sign-in" | "token")));
+    for op in sign_ins {
+        let Some(aimed) = aimed_at_nobody(op, "0ld") else { continue };
+        let versions: Vec<String> = other_versions(&aimed.target)
+            .into_iter()
+            .filter(|p| !documented.contains(p))
+            .take(MAX_CANDIDATES.saturating_sub(sent))
+            .collect();
+        if versions.is_empty() {
+            continue;
+        }
+        let request_for = |path: String| {
+            let mut request = Request::new(&op.endpoint.method, &ctx.origin, path);
+            request.headers = op.headers.clone();
+            request.body = aimed.body.clone().unwrap_or_default();
+            // A 429 here is an answer, not something to wait out.
+            request.options.no_retry = true;
+            request
+        };
+        let baseline = match ctx.send(id, None, request_for(ctx.target.join("mortar-no-such-path-7c1e"))).await {
+            Ok(ex) => ex,
+            Err(e) if e.is_scan_limit() => return Err(CheckVerdict::Inconclusive(e.chain())),
+            Err(_) => continue,
+        };
+        for path in versions {
+            let endpoint = Endpoint::new(&op.endpoint.method, path.clone());
+            let request = request_for(path.clone());
+            sent += 1;
+            let exchange = match ctx.send(id, Some(&endpoint), request.clone()).await {
+                Ok(ex) => ex,
+                Err(e) if e.is_scan_limit() => return Err(CheckVerdict::Inconclusive(e.chain())),
+                Err(_) => continue,
+            };
+            let status = exchange.response.status;
+            let like_missing = status == baseline.response.status && exchange.response.body == baseline.response.body;
+            if !answers_as_sign_in(status) || like_missing {
+                continue;
+            }
+            reporter.observe(Observation {
+                endpoint: Some(endpoint),
+                // Its own finding: another version of sign-in, not a page.
+                component: Some("sign-in-version".into()),
+                severity: Some(Severity::Medium),
+                confidence: Confidence::Firm,
+                title: None,
+                description: format!(
+                    "{} {path} is not in the API description, yet it answers a sign-in for a made-up user with \
+                     HTTP {status}, as a sign-in does, while a path that cannot exist answers HTTP {}. It is \
+                     another version of the documented {} {}: an old sign-in left live keeps the flaws its \
+                     successor fixed.",
+                    op.endpoint.method, baseline.response.status, op.endpoint.method, op.endpoint.path
+                ),
+                evidence: vec![
+                    ctx.evidence(&exchange, "The undocumented version answers as a sign-in."),
+                    ctx.evidence(&baseline, "A path that cannot exist, same request."),
+                ],
+                reproduce: ctx.curl(&request),
+            });
+        }
+    }
+    Ok(sent)
 }
 
 #[cfg(test)]
