@@ -150,10 +150,15 @@ impl Pki {
     }
 }
 
+/// Fills `bytes` from the ring provider's CSPRNG.
+pub(crate) fn fill_random(bytes: &mut [u8]) -> Result<(), LabError> {
+    provider().secure_random.fill(bytes).map_err(|_| LabError::Random)
+}
+
 /// `len` random bytes as lowercase hex, from the ring provider's CSPRNG.
 pub(crate) fn random_hex(len: usize) -> Result<String, LabError> {
     let mut bytes = vec![0u8; len];
-    provider().secure_random.fill(&mut bytes).map_err(|_| LabError::Random)?;
+    fill_random(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 

@@ -4,6 +4,7 @@
 //! Checks import from here, from [`crate::check`] and [`crate::context`],
 //! never from one another.
 
+pub(crate) mod account;
 pub(crate) mod baseline;
 pub(crate) mod bola;
 pub mod canary;

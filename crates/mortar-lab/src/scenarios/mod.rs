@@ -23,8 +23,10 @@ mod documented_credentials;
 mod hsts;
 mod jwt_guessable_key;
 mod jwt_weak;
+mod legacy_sign_in;
 mod llm_chat;
 mod login_throttle;
+mod member_accounts;
 mod mtls;
 mod mtls_path_identity;
 mod nosql_injection;
@@ -131,6 +133,8 @@ pub(crate) const ALL: &[Scenario] = &[
     open_redirect::SCENARIO,
     signup_mass_assignment::SCENARIO,
     nosql_injection::SCENARIO,
+    legacy_sign_in::SCENARIO,
+    member_accounts::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`
