@@ -30,6 +30,7 @@ mod member_accounts;
 mod mtls;
 mod mtls_path_identity;
 mod nosql_injection;
+mod open_admin;
 mod open_redirect;
 mod path_traversal;
 mod pii_exposure;
@@ -135,6 +136,7 @@ pub(crate) const ALL: &[Scenario] = &[
     nosql_injection::SCENARIO,
     legacy_sign_in::SCENARIO,
     member_accounts::SCENARIO,
+    open_admin::SCENARIO,
 ];
 
 /// A target scanned with its API description: served over TLS at `addr`

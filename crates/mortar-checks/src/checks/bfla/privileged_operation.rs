@@ -11,13 +11,16 @@
 //! A finding needs the ordinary user's 2xx answer while anonymous callers
 //! are refused (otherwise it is an authentication problem, reported
 //! elsewhere), and it is confirmed when the answer carries the data an
-//! administrator got from the same operation. Judged from the reachability
+//! administrator got from the same operation. An administrative operation
+//! the description leaves unsecured that serves a caller with no credential
+//! at all, in an API that refuses such callers elsewhere, is reported too
+//! (firm: by its name and that answer). Judged from the reachability
 //! sweep: no request beyond it. Method swaps (calling an administrative
 //! operation's write with another method) are not tried.
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reach, Reporter, ScanContext, ScanOperation};
-use crate::probes::json::leaves;
+use crate::probes::json::{leaves, reads_as_refusal};
 use crate::probes::spec::{answered, defined_at, described, no_description};
 use mortar_engine::Exchange;
 use mortar_model::{Category, CheckInfo, Confidence, Observation, Profile, References, Remediation, Role, Severity};
@@ -37,7 +40,9 @@ pub static CHECK: Check = Check {
             ordinary user while refusing anonymous callers. Ordinary users are identities marked \
             `role = \"user\"` in mortar.toml, or identities the API itself refused on another administrative \
             operation that a second identity was served. Confirmed when the answer carries the data an \
-            administrator received; judged from the reachability sweep (safe methods outside the active \
+            administrator received. Also reports (firm) administrative operations the description leaves \
+            unsecured that answer 2xx, with no refusal, to callers without any credential while another \
+            operation refuses them. Judged from the reachability sweep (safe methods outside the active \
             profile).",
         remediation: Remediation {
             summary: "Check the caller's role in every administrative handler (deny by default), in one place \
@@ -153,10 +158,16 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     if admin_ops.is_empty() {
         return CheckVerdict::Skipped("the description names no administrative operation".into());
     }
+    let sweep = ctx.reachability(CHECK.info.id).await;
+    let open_to_anyone = served_to_anyone(&ctx, &reporter, sweep, &admin_ops);
     if ctx.identities.is_empty() {
+        if open_to_anyone > 0 {
+            return CheckVerdict::Ran(format!(
+                "{open_to_anyone} administrative operation(s) served to anonymous callers"
+            ));
+        }
         return CheckVerdict::Skipped("no identity: an ordinary user's credentials are needed".into());
     }
-    let sweep = ctx.reachability(CHECK.info.id).await;
     // Ordinary users: declared, or refused where another identity was served.
     let mut users: BTreeMap<String, String> = BTreeMap::new();
     for identity in &ctx.identities {
@@ -182,6 +193,12 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
                 );
             }
         }
+    }
+    if users.is_empty() && open_to_anyone > 0 {
+        return CheckVerdict::Ran(format!(
+            "{open_to_anyone} administrative operation(s) served to anonymous callers; no identity is known to be an \
+             ordinary user"
+        ));
     }
     if users.is_empty() {
         return CheckVerdict::Skipped(
@@ -240,10 +257,64 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         }
     }
     CheckVerdict::Ran(format!(
-        "{} administrative operation(s), {judged} answer(s) of {} ordinary user(s) judged",
+        "{} administrative operation(s), {judged} answer(s) of {} ordinary user(s) judged; {open_to_anyone} served to \
+         anonymous callers",
         admin_ops.len(),
         users.len()
     ))
+}
+
+/// Reports the administrative operations that serve anyone: an anonymous
+/// 2xx answer that is no refusal, on an operation the description does not
+/// declare secured (a declared one is `authentication.security-not-enforced`'s
+/// finding), in an API that refuses anonymous callers elsewhere (the control:
+/// it has authentication, and this operation escapes it). How many.
+fn served_to_anyone(
+    ctx: &ScanContext,
+    reporter: &Reporter,
+    sweep: &BTreeMap<mortar_model::Endpoint, Vec<Reach>>,
+    admin_ops: &[(&ScanOperation, String)],
+) -> usize {
+    let control = ctx.operations.iter().find_map(|op| {
+        let reaches = sweep.get(&op.endpoint)?;
+        answer_of(reaches, "anonymous", &op.endpoint.method).filter(|e| forbidden(e)).map(|e| (op, e))
+    });
+    let Some((control_op, control)) = control else { return 0 };
+    let mut reported = 0;
+    for (op, why) in admin_ops.iter().filter(|(op, _)| !op.secured) {
+        let Some(reaches) = sweep.get(&op.endpoint) else { continue };
+        let method = &op.endpoint.method;
+        let Some(anonymous) = answer_of(reaches, "anonymous", method) else { continue };
+        if !ok(anonymous) || reads_as_refusal(&anonymous.response.body) {
+            continue;
+        }
+        let request = ctx.request(method, &op.endpoint);
+        let mut observation = Observation::confirmed(
+            op.endpoint.clone(),
+            format!(
+                "{method} {} is administrative ({why}; {}), yet it answered HTTP {} to a caller without any \
+                 credential, while the API refuses such callers elsewhere ({} {} answered HTTP {}): anyone can \
+                 call it.",
+                op.endpoint.path,
+                defined_at(op),
+                anonymous.response.status,
+                control_op.endpoint.method,
+                control_op.endpoint.path,
+                control.response.status
+            ),
+            vec![
+                ctx.evidence(anonymous, "No credential: served."),
+                ctx.evidence(control, "Control: another operation refuses callers without one."),
+            ],
+            ctx.curl(&request),
+        );
+        // By its name and an anonymous answer: what it did was not read back.
+        observation.confidence = Confidence::Firm;
+        observation.component = Some("anonymous".into());
+        reporter.observe(observation);
+        reported += 1;
+    }
+    reported
 }
 
 #[cfg(test)]
