@@ -345,7 +345,16 @@ async fn send_as(
         return None;
     }
     *requests += 1;
-    ctx.send(CHECK.info.id, Some(&op.endpoint), with_value(ctx, op, input, value)).await.ok().map(Arc::new)
+    let mut request = with_value(ctx, op, input, value);
+    // A 429 ends the probe of this input (as in the other injection checks): waiting out a
+    // Retry-After per payload would stall the scan, and a limited answer proves nothing.
+    request.options.no_retry = true;
+    let exchange = ctx.send(CHECK.info.id, Some(&op.endpoint), request).await.ok()?;
+    if exchange.response.status == 429 {
+        *requests = MAX_REQUESTS_PER_INPUT;
+        return None;
+    }
+    Some(Arc::new(exchange))
 }
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
