@@ -94,6 +94,15 @@ pub(crate) fn sign_up(ctx: &ScanContext) -> Option<&ScanOperation> {
         .min_by_key(|op| rank(op))
 }
 
+/// [`sign_up`], or the verdict of a check that needs one.
+pub(crate) fn sign_up_or_skip(ctx: &ScanContext) -> Result<&ScanOperation, crate::check::CheckVerdict> {
+    sign_up(ctx).ok_or_else(|| {
+        crate::check::CheckVerdict::Skipped(
+            "no sign-up operation (a POST whose JSON body names a user and holds a secret)".into(),
+        )
+    })
+}
+
 /// The sign-in operations that take an account in a JSON body (at most 2).
 pub(crate) fn sign_ins(ctx: &ScanContext) -> Vec<&ScanOperation> {
     ctx.operations

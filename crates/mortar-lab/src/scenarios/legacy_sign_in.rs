@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::Scenario;
 use crate::serve::LabContext;
-use crate::{Expected, LabError, LabTarget, Variant};
+use crate::{LabError, LabTarget, Variant};
 
 pub(super) const SCENARIO: Scenario = Scenario { name: "legacy-sign-in", start };
 
@@ -90,19 +90,14 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
     })?;
     args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
     super::active_profile_args(ctx, SCENARIO.name, variant, &mut args)?;
-    let at = |check: &str, method: &str, path: &str| Expected::At {
-        check: check.to_owned(),
-        method: method.to_owned(),
-        path: path.to_owned(),
-    };
-    let expected = match variant {
-        Variant::Vulnerable => vec![
-            at("inventory.undocumented-endpoints", "POST", "/portal/v2/session/login"),
-            at("inventory.undocumented-endpoints", "GET", "/portal/admin"),
-            at("rate-limiting.sensitive-operation-unlimited", "POST", "/portal/v3/accounts/{account_id}/otp/verify"),
+    let expected = super::vulnerable_expects_each(
+        variant,
+        &[
+            ("inventory.undocumented-endpoints", "POST", "/portal/v2/session/login"),
+            ("inventory.undocumented-endpoints", "GET", "/portal/admin"),
+            ("rate-limiting.sensitive-operation-unlimited", "POST", "/portal/v3/accounts/{account_id}/otp/verify"),
         ],
-        Variant::Fixed => Vec::new(),
-    };
+    );
     Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected))
 }
 

@@ -97,19 +97,14 @@ fn start(ctx: &mut LabContext, variant: Variant) -> Result<LabTarget, LabError> 
     let mut args = ctx.ca_args();
     args.extend(["--spec".to_owned(), spec_path.display().to_string()]);
     super::active_profile_args(ctx, SCENARIO.name, variant, &mut args)?;
-    let at = |check: &str, method: &str, path: &str| crate::Expected::At {
-        check: check.to_owned(),
-        method: method.to_owned(),
-        path: path.to_owned(),
-    };
-    let expected = match variant {
-        Variant::Vulnerable => vec![
-            at("data-exposure.password-in-response", "POST", "/club/v1/members"),
-            at("data-exposure.password-in-response", "POST", "/club/v1/auth/signin"),
-            at("authentication.weak-password-policy", "POST", "/club/v1/members"),
+    let expected = super::vulnerable_expects_each(
+        variant,
+        &[
+            ("data-exposure.password-in-response", "POST", "/club/v1/members"),
+            ("data-exposure.password-in-response", "POST", "/club/v1/auth/signin"),
+            ("authentication.weak-password-policy", "POST", "/club/v1/members"),
         ],
-        Variant::Fixed => Vec::new(),
-    };
+    );
     Ok(super::spec_target(SCENARIO.name, variant, addr, &spec_path, args, expected))
 }
 

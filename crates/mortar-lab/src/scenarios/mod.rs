@@ -191,6 +191,21 @@ pub(crate) fn vulnerable_expects_at(variant: Variant, check: &str, method: &str,
     }
 }
 
+/// Each `(check, method, path)` expected on the vulnerable variant, nothing on the fixed one.
+pub(crate) fn vulnerable_expects_each(variant: Variant, at: &[(&str, &str, &str)]) -> Vec<Expected> {
+    match variant {
+        Variant::Vulnerable => at
+            .iter()
+            .map(|(check, method, path)| Expected::At {
+                check: (*check).to_owned(),
+                method: (*method).to_owned(),
+                path: (*path).to_owned(),
+            })
+            .collect(),
+        Variant::Fixed => Vec::new(),
+    }
+}
+
 /// For a target scanned with an API description and one customer, `alice`:
 /// writes the description and her `Authorization` value to files and returns
 /// the scan arguments naming both, and the description's path.

@@ -11,7 +11,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext};
-use crate::probes::account::{Account, accepted, made_up_password, send_filled, sign_ins, sign_up};
+use crate::probes::account::{Account, accepted, made_up_password, send_filled, sign_ins, sign_up_or_skip};
 use crate::probes::spec::{defined_at, described, no_description};
 use mortar_model::{Category, CheckInfo, Observation, Profile, References, Remediation, Severity};
 use std::sync::Arc;
@@ -54,10 +54,9 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
         return no_description();
     }
     let id = CHECK.info.id;
-    let Some(register) = sign_up(&ctx) else {
-        return CheckVerdict::Skipped(
-            "no sign-up operation (a POST whose JSON body names a user and holds a secret)".into(),
-        );
+    let register = match sign_up_or_skip(&ctx) {
+        Ok(op) => op,
+        Err(verdict) => return verdict,
     };
     let Some(sign_in) = sign_ins(&ctx).into_iter().next() else {
         return CheckVerdict::Skipped("no sign-in operation with a JSON body to confirm a new account".into());
