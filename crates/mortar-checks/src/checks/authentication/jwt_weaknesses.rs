@@ -1,5 +1,7 @@
 //! JSON Web Tokens analysed offline: every JWT the API hands out (response
-//! bodies and headers, Set-Cookie) and the scan's own identity tokens.
+//! bodies and headers, Set-Cookie) and the scan's own identity tokens. An
+//! identity's token is reported at the operation the description says
+//! issues tokens (its token or sign-in POST), where a weak key is made.
 //!
 //! Tokens are parsed by `probes::jwt` (by hand, not with a JWT library:
 //! libraries refuse exactly the tokens worth reporting, `alg: none`).
@@ -7,11 +9,12 @@
 //! reports a JWT only when it is not handed out as a session token.
 
 use crate::check::{Check, CheckVerdict};
-use crate::context::{Reporter, ScanContext};
+use crate::context::{Reporter, ScanContext, ScanOperation};
 use crate::probes::baseline::Page;
 use crate::probes::jwt::{Jwt, find_jwts, parse};
 use crate::probes::jwt_dictionary::{KeySearch, hmac_key};
 use crate::probes::pages::{identity_values, masked_evidence, pages};
+use crate::probes::sign_in::kind;
 use mortar_model::{
     Category, CheckInfo, Confidence, Endpoint, Observation, Profile, References, Remediation, Severity,
 };
@@ -164,9 +167,21 @@ pub fn weaknesses(jwt: &Jwt, key_search: Option<&KeySearch>) -> Vec<Weakness> {
 /// Where a token was seen.
 struct Sighting {
     token: String,
+    /// Where it is reported: the page it was on, or for an identity's token
+    /// the operation that issues tokens.
     endpoint: Endpoint,
+    /// The page whose exchange is the evidence and the reproduction.
+    seen_at: Endpoint,
     page: Option<usize>,
     place: String,
+}
+
+/// Where the API issues tokens, by its description: its first POST token
+/// operation, else its first POST sign-in. A weak key is its issuer's flaw,
+/// so an identity's token is reported there.
+fn issuer(operations: &[ScanOperation]) -> Option<&ScanOperation> {
+    let posts = || operations.iter().filter(|o| o.endpoint.method == "POST");
+    posts().find(|o| kind(o) == Some("token")).or_else(|| posts().find(|o| kind(o) == Some("sign-in")))
 }
 
 async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
@@ -176,14 +191,19 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
     let mut seen: BTreeSet<String> = BTreeSet::new();
     // The scan's own tokens first: they are analysed once, as identity tokens.
     let base = ctx.safe_endpoints().next().cloned();
+    let issuer = issuer(&ctx.operations);
     for (identity, header, value) in identity_values(&ctx) {
         for token in find_jwts(&value) {
             if let Some(endpoint) = &base
                 && seen.insert(token.clone())
             {
                 let page = read.pages.iter().position(|p| &p.endpoint == endpoint);
-                let place = format!("the {header} header of identity `{identity}`");
-                sightings.push(Sighting { token, endpoint: endpoint.clone(), page, place });
+                let mut place = format!("the {header} header of identity `{identity}`");
+                if let Some(op) = issuer {
+                    place.push_str(&format!(", the kind of token {} {} issues", op.endpoint.method, op.endpoint.path));
+                }
+                let reported_at = issuer.map(|op| op.endpoint.clone()).unwrap_or_else(|| endpoint.clone());
+                sightings.push(Sighting { token, endpoint: reported_at, seen_at: endpoint.clone(), page, place });
             }
         }
     }
@@ -193,14 +213,26 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             for token in find_jwts(&String::from_utf8_lossy(value)) {
                 if seen.insert(token.clone()) {
                     let place = format!("the {name} response header of {} {}", endpoint.method, endpoint.path);
-                    sightings.push(Sighting { token, endpoint: endpoint.clone(), page: Some(i), place });
+                    sightings.push(Sighting {
+                        token,
+                        endpoint: endpoint.clone(),
+                        seen_at: endpoint.clone(),
+                        page: Some(i),
+                        place,
+                    });
                 }
             }
         }
         for token in find_jwts(&response.text()) {
             if seen.insert(token.clone()) {
                 let place = format!("the response body of {} {}", endpoint.method, endpoint.path);
-                sightings.push(Sighting { token, endpoint: endpoint.clone(), page: Some(i), place });
+                sightings.push(Sighting {
+                    token,
+                    endpoint: endpoint.clone(),
+                    seen_at: endpoint.clone(),
+                    page: Some(i),
+                    place,
+                });
             }
         }
     }
@@ -219,7 +251,7 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             }
             let Some(exchange) = s.page.and_then(|i| read.pages.get(i)).map(|p| p.exchange.clone()) else { continue };
             let note = format!("A {} JWT was seen in {} (masked).", jwt.alg(), s.place);
-            let request = ctx.request("GET", &s.endpoint).identity(ctx.primary_identity());
+            let request = ctx.request("GET", &s.seen_at).identity(ctx.primary_identity());
             reporter.observe(Observation {
                 endpoint: Some(s.endpoint.clone()),
                 component: Some(w.component.to_string()),
@@ -253,6 +285,19 @@ mod tests {
         let jwt = parse(token).unwrap();
         let search = search_key(&jwt, &[]);
         weaknesses(&jwt, search.as_ref()).into_iter().map(|w| w.component).collect()
+    }
+
+    #[test]
+    fn identity_tokens_are_reported_where_tokens_are_issued() {
+        let ops = |paths: &[(&str, &str)]| -> Vec<ScanOperation> {
+            paths.iter().map(|(m, p)| ScanOperation::bare(m, p)).collect()
+        };
+        let first = |ops: &[ScanOperation]| issuer(ops).map(|o| o.endpoint.path.clone());
+        let api = ops(&[("GET", "/"), ("POST", "/v1/user/login"), ("POST", "/v1/user/token"), ("GET", "/login")]);
+        assert_eq!(first(&api).as_deref(), Some("/v1/user/token"));
+        let api = ops(&[("GET", "/login"), ("POST", "/api/v2/users/login")]);
+        assert_eq!(first(&api).as_deref(), Some("/api/v2/users/login"));
+        assert_eq!(first(&ops(&[("GET", "/items")])), None);
     }
 
     #[test]
