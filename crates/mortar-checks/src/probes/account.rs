@@ -7,7 +7,7 @@
 
 use crate::context::{ScanContext, ScanOperation};
 use crate::probes::inject::{Input, Place, inputs, with_input};
-use crate::probes::sign_in::{kind, secret_field, user_field};
+use crate::probes::sign_in::{holds_email, kind, secret_field, user_field};
 use mortar_engine::{EngineError, Exchange, Request};
 
 /// The made-up account: the values its user inputs are given.
@@ -22,29 +22,31 @@ pub(crate) struct Account {
 impl Account {
     /// A new account, named by a tag unique to this process and call.
     pub(crate) fn new() -> Account {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let nanos =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let tag = format!("mrtracct{:x}{}", nanos ^ std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let tag = unique_tag("mrtracct");
         Account { email: format!("{tag}@example.com"), name: tag }
     }
 
     /// The value of this account for a user input: its e-mail address where
     /// the input holds one (by name or by its example), else its name.
     fn value_for(&self, input: &Input) -> &str {
-        if input.original.contains('@') || input.name.to_ascii_lowercase().contains("mail") {
-            &self.email
-        } else {
-            &self.name
-        }
+        if holds_email(&input.name, &input.original) { &self.email } else { &self.name }
     }
+}
+
+/// `prefix` and a tag no value of the API holds yet: unique to this process
+/// and call (a counter), and to this run (the clock).
+pub(crate) fn unique_tag(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{prefix}{:x}{}", nanos ^ 0x5a5a_5a5a, COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// A password no one else has, different on every call: mixed classes and
 /// long enough for any policy.
 pub(crate) fn made_up_password() -> String {
-    format!("Mq7!{}Pw", &Account::new().name["mrtracct".len()..])
+    format!("Mq7!{}Pw", unique_tag(""))
 }
 
 /// Whether a JSON body input names the account (not its secret).

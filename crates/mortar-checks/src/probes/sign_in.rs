@@ -58,12 +58,18 @@ pub(crate) fn secret_field(name: &str) -> bool {
     ["pass", "secret", "otp", "code", "pin", "token"].iter().any(|k| n.contains(k))
 }
 
+/// Whether an input named `name` with value `value` holds an e-mail address
+/// (by its value, or by its name when the example is not one).
+pub(crate) fn holds_email(name: &str, value: &str) -> bool {
+    value.contains('@') || name.to_ascii_lowercase().contains("mail")
+}
+
 /// The value that names a user who does not exist, shaped like `input`'s
 /// own (a number, an e-mail address or a name).
 fn nobody(input: &Input, marker: &str) -> String {
     if input.numeric {
         "987654321".to_string()
-    } else if input.original.contains('@') || input.name.to_ascii_lowercase().contains("mail") {
+    } else if holds_email(&input.name, &input.original) {
         // example.com is reserved (RFC 2606) yet passes e-mail validators that refuse `.invalid`.
         format!("mortar-nobody-{marker}@example.com")
     } else {

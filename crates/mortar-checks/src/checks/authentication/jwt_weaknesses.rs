@@ -176,6 +176,13 @@ struct Sighting {
     place: String,
 }
 
+impl Sighting {
+    /// A token in the answer of page `index`: reported where it was seen.
+    fn on_page(token: String, endpoint: &Endpoint, index: usize, place: String) -> Sighting {
+        Sighting { token, endpoint: endpoint.clone(), seen_at: endpoint.clone(), page: Some(index), place }
+    }
+}
+
 /// Where the API issues tokens, by its description: its first POST token
 /// operation, else its first POST sign-in. A weak key is its issuer's flaw,
 /// so an identity's token is reported there.
@@ -213,26 +220,14 @@ async fn run(ctx: Arc<ScanContext>, reporter: Reporter) -> CheckVerdict {
             for token in find_jwts(&String::from_utf8_lossy(value)) {
                 if seen.insert(token.clone()) {
                     let place = format!("the {name} response header of {} {}", endpoint.method, endpoint.path);
-                    sightings.push(Sighting {
-                        token,
-                        endpoint: endpoint.clone(),
-                        seen_at: endpoint.clone(),
-                        page: Some(i),
-                        place,
-                    });
+                    sightings.push(Sighting::on_page(token, endpoint, i, place));
                 }
             }
         }
         for token in find_jwts(&response.text()) {
             if seen.insert(token.clone()) {
                 let place = format!("the response body of {} {}", endpoint.method, endpoint.path);
-                sightings.push(Sighting {
-                    token,
-                    endpoint: endpoint.clone(),
-                    seen_at: endpoint.clone(),
-                    page: Some(i),
-                    place,
-                });
+                sightings.push(Sighting::on_page(token, endpoint, i, place));
             }
         }
     }

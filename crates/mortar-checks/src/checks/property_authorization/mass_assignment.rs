@@ -10,6 +10,7 @@
 
 use crate::check::{Check, CheckVerdict};
 use crate::context::{Reporter, ScanContext, ScanOperation};
+use crate::probes::account::unique_tag;
 use crate::probes::json::normalized;
 use crate::probes::write::{
     documented_properties, read_object, send_write, write_body, write_read_pairs, write_request,
@@ -269,15 +270,6 @@ fn privileged_value(candidate: &Candidate) -> Option<Value> {
     }
 }
 
-/// A tag no object of the API holds yet.
-fn unique_tag() -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("mrtr{:x}{}", nanos ^ 0x5a5a_5a5a, COUNTER.fetch_add(1, Ordering::Relaxed))
-}
-
 /// The create body with the account-like string properties made unique
 /// (`tag`, or `tag@example.com` for e-mail addresses); returns the body and
 /// the value an object of it can be found by.
@@ -293,7 +285,7 @@ fn unique_body(body: &Map<String, Value>, tag: &str) -> Option<(Map<String, Valu
         if !names_it || crate::probes::sign_in::secret_field(name) {
             continue;
         }
-        let email = current.contains('@') || lower.contains("mail");
+        let email = crate::probes::sign_in::holds_email(name, current);
         let unique = if email { format!("{tag}@example.com") } else { tag.to_string() };
         if marker.is_none() || !email {
             marker = Some(unique.clone());
@@ -327,7 +319,7 @@ async fn probe_create(
         return 0;
     }
     let (Some((control_body, control_marker)), Some((mut probe_body, probe_marker))) =
-        (unique_body(&body, &unique_tag()), unique_body(&body, &unique_tag()))
+        (unique_body(&body, &unique_tag("mrtr")), unique_body(&body, &unique_tag("mrtr")))
     else {
         return 0;
     };
